@@ -1,0 +1,261 @@
+"""The multilayer perceptron itself: initialisation, feedforward, backpropagation
+and the weight updates, in pure NumPy (no scikit-learn, no autograd).
+
+Conventions (scikit-learn's, not the notebook's): samples are **rows**.  Layer
+``l`` maps ``Y[l-1]`` (``n x fan_in``; ``Y[-1]`` is the input ``X``) to
+
+    Z[l] = Y[l-1] @ W[l] + b[l]        Y[l] = A_l(Z[l])
+
+with ``W[l]`` of shape ``(fan_in, fan_out)`` and the bias ``b[l]`` kept as a
+vector, so no row of ones is ever stacked onto an activation.  For a batch cost
+``C`` (a *sum* over the batch, see ``_activations``) backpropagation is
+
+    delta[L]   = dC/dZ[L]                               (OUTPUT_DELTAS)
+    dC/dW[l]   = Y[l-1].T @ delta[l]     dC/db[l] = sum over rows of delta[l]
+    delta[l-1] = (delta[l] @ W[l].T) * A'_{l-1}          (for l > 1 only)
+
+The input layer's delta is never computed: no parameter needs it.
+
+Every array the training loop touches is allocated once per call in a
+:class:`Workspace` and reused across batches; the weights are updated in place.
+"""
+
+import numpy as np
+
+from ._activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
+
+# --------------------------------------------------------------------------
+# Initialisation
+
+
+def init_params(layer_sizes, init, activation, rng, dtype):
+    """Draw the weights and biases of a network with the given layer sizes.
+
+    Parameters
+    ----------
+    layer_sizes : list of int
+        ``[n_features, *hidden_layers, n_outputs]``.
+    init : {'auto', 'he', 'glorot', 'uniform'}
+        'uniform' is the notebook's U[-1, 1] for weights and biases alike.
+        'he' draws U[-b, b] with b = sqrt(6 / fan_in), 'glorot' with
+        b = sqrt(6 / (fan_in + fan_out)); both start the biases at zero.
+        'auto' is 'he' for ReLU hidden layers and 'glorot' otherwise (the
+        output layer is always 'glorot').
+    activation : str
+        The hidden layers' activation, used by ``init='auto'``.
+    rng : numpy.random.Generator
+    dtype : numpy dtype
+
+    Returns
+    -------
+    coefs, intercepts : lists of ndarray
+    """
+    coefs, intercepts = [], []
+    n_layers = len(layer_sizes) - 1
+    for layer, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        if init == "uniform":
+            W = rng.uniform(-1.0, 1.0, (fan_in, fan_out))
+            b = rng.uniform(-1.0, 1.0, fan_out)
+        else:
+            scheme = init
+            if init == "auto":
+                hidden = layer < n_layers - 1
+                scheme = "he" if hidden and activation == "relu" else "glorot"
+            denominator = fan_in if scheme == "he" else fan_in + fan_out
+            bound = np.sqrt(6.0 / denominator)
+            W = rng.uniform(-bound, bound, (fan_in, fan_out))
+            b = np.zeros(fan_out)
+        coefs.append(W.astype(dtype))
+        intercepts.append(b.astype(dtype))
+    return coefs, intercepts
+
+
+# --------------------------------------------------------------------------
+# Feedforward
+
+
+def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
+    """Run ``X`` through the network and return every layer's output.
+
+    ``out`` is an optional list of buffers, one per layer, each with at least
+    ``len(X)`` rows: the outputs are written into their leading rows.
+    """
+    n = X.shape[0]
+    dtype = np.result_type(X.dtype, coefs[0].dtype)
+    Y = X
+    outputs = []
+    last = len(coefs) - 1
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = (
+            np.empty((n, W.shape[1]), dtype=dtype)
+            if out is None
+            else out[layer][:n]
+        )
+        np.matmul(Y, W, out=Z)
+        Z += b
+        ACTIVATIONS[out_activation if layer == last else activation](Z)
+        outputs.append(Z)
+        Y = Z
+    return outputs
+
+
+# --------------------------------------------------------------------------
+# Backpropagation
+
+
+def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
+             out_activation, alpha):
+    """Gradients of the batch cost, written into ``ws.coef_grads`` and
+    ``ws.intercept_grads``.
+
+    ``outputs`` are the layer outputs of ``feedforward`` on ``X``; ``T`` holds
+    the targets (one column per output unit).  Returns the batch cost
+    ``C = sum_i w_i * loss_i + alpha / 2 * sum_l ||W[l]||^2``.
+    """
+    n = X.shape[0]
+    y_prob = outputs[-1]
+    cost = LOSSES[loss](T, y_prob, sample_weight)
+    delta = OUTPUT_DELTAS[(loss, out_activation)](T, y_prob, ws.deltas[-1][:n])
+    if sample_weight is not None:
+        delta *= sample_weight[:, None]
+    for layer in range(len(coefs) - 1, -1, -1):
+        Y_prev = X if layer == 0 else outputs[layer - 1]
+        np.matmul(Y_prev.T, delta, out=ws.coef_grads[layer])
+        np.sum(delta, axis=0, out=ws.intercept_grads[layer])
+        if alpha:
+            ws.coef_grads[layer] += alpha * coefs[layer]
+        if layer > 0:
+            previous = np.matmul(delta, coefs[layer].T, out=ws.deltas[layer - 1][:n])
+            delta = DERIVATIVES[activation](Y_prev, previous)
+    if alpha:
+        cost += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs)
+    return cost
+
+
+# --------------------------------------------------------------------------
+# Updates.  The optimiser's state is a dict of plain values (arrays, numbers)
+# so that a fitted estimator pickles and serialises without custom classes.
+
+ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
+
+
+def init_optimizer(solver, params):
+    """Fresh state for ``solver`` over the parameter arrays ``params``."""
+    if solver == "adam":
+        return {
+            "t": 0,
+            "m": [np.zeros_like(p) for p in params],
+            "v": [np.zeros_like(p) for p in params],
+        }
+    return {"velocities": [np.zeros_like(p) for p in params]}
+
+
+def apply_updates(solver, state, params, grads, eta, momentum):
+    """Update ``params`` in place from ``grads`` (which are overwritten).
+
+    Returns the squared L2 norm of each parameter's change, which the caller
+    turns into the notebook's weight-change curve without copying weights.
+
+    - 'sgd' with ``momentum == 0`` is the notebook's ``W <- W - eta * dC/dW``;
+      with momentum, ``v <- momentum * v - eta * dC/dW; W <- W + v``.
+    - 'adam' is Kingma & Ba's update with ``eta`` as its step size.
+    """
+    changes = []
+    if solver == "sgd":
+        for p, g, v in zip(params, grads, state["velocities"]):
+            g *= -eta
+            if momentum:
+                v *= momentum
+                v += g
+                g = v
+            p += g
+            changes.append(float(np.vdot(g, g)))
+        return changes
+
+    state["t"] += 1
+    t = state["t"]
+    step = eta * np.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
+    for p, g, m, v in zip(params, grads, state["m"], state["v"]):
+        # m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2, without temporaries
+        m *= ADAM_BETA1 / (1 - ADAM_BETA1)
+        m += g
+        m *= 1 - ADAM_BETA1
+        np.square(g, out=g)
+        v *= ADAM_BETA2 / (1 - ADAM_BETA2)
+        v += g
+        v *= 1 - ADAM_BETA2
+        np.sqrt(v, out=g)
+        g += ADAM_EPSILON
+        np.divide(m, g, out=g)
+        g *= -step
+        p += g
+        changes.append(float(np.vdot(g, g)))
+    return changes
+
+
+# --------------------------------------------------------------------------
+# One epoch
+
+
+class Workspace:
+    """Buffers for one batch, allocated once and reused across batches."""
+
+    def __init__(self, layer_sizes, batch_size, dtype):
+        pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        self.outputs = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
+        self.deltas = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
+        self.coef_grads = [np.empty((fan_in, fan_out), dtype) for fan_in, fan_out in pairs]
+        self.intercept_grads = [np.empty(fan_out, dtype) for _, fan_out in pairs]
+        self.X = np.empty((batch_size, layer_sizes[0]), dtype)
+        self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
+        self.sample_weight = np.empty(batch_size, dtype)
+
+
+def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
+                momentum, alpha, activation, loss, out_activation, batch_size,
+                order, workspace):
+    """One pass over the data in mini-batches, updating the weights in place.
+
+    ``order`` is the permutation of the rows to visit, or None to visit them in
+    their stored order (batches are then views, not copies).
+
+    Returns ``(cost, weight_change, n_batches)``: the summed batch costs, and
+    the sum over batches and layers of ``||delta W[l]||`` (bias included, as
+    in the notebook's augmented W).  A non-finite batch cost stops the epoch
+    early and is returned as is.
+    """
+    n = X.shape[0]
+    params = coefs + intercepts
+    grads = workspace.coef_grads + workspace.intercept_grads
+    n_layers = len(coefs)
+    total_cost = total_change = 0.0
+    n_batches = 0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        m = stop - start
+        if order is None:
+            Xb, Tb = X[start:stop], T[start:stop]
+            swb = None if sample_weight is None else sample_weight[start:stop]
+        else:
+            idx = order[start:stop]
+            Xb = np.take(X, idx, axis=0, out=workspace.X[:m])
+            Tb = np.take(T, idx, axis=0, out=workspace.T[:m])
+            swb = (
+                None
+                if sample_weight is None
+                else np.take(sample_weight, idx, out=workspace.sample_weight[:m])
+            )
+        outputs = feedforward(
+            Xb, coefs, intercepts, activation, out_activation, out=workspace.outputs
+        )
+        cost = backprop(Xb, Tb, swb, coefs, outputs, workspace, activation, loss,
+                        out_activation, alpha)
+        n_batches += 1
+        total_cost += cost
+        if not np.isfinite(cost):
+            break
+        changes = apply_updates(solver, state, params, grads, eta, momentum)
+        total_change += sum(
+            np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
+        )
+    return total_cost, total_change, n_batches

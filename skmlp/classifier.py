@@ -1,0 +1,557 @@
+"""ScratchMLPClassifier: the scikit-learn face of the from-scratch network."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from . import _network
+
+# Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
+_PREDICT_CHUNK = 4096
+
+
+class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron classifier written from scratch in NumPy.
+
+    The hidden layers use ``activation``; the output is one sigmoid unit for two
+    classes and a softmax over the classes for three or more.  Training runs
+    ``epochs`` passes of (shuffled) mini-batches; the cost of a batch is a
+    **sum** over its samples, as in the course notebook this estimator grew
+    from, so a learning rate ``eta`` keeps the notebook's meaning for
+    ``solver='sgd'``.
+
+    Parameters
+    ----------
+    hidden_layers : tuple of int, default=(500, 250)
+        Number of units in each hidden layer.
+    activation : {'relu', 'sigmoid', 'tanh'}, default='relu'
+        Activation of the hidden layers.
+    loss : {'squared_error', 'log_loss'}, default='squared_error'
+        'squared_error' is the notebook's ``C = 1/2 * sum (y_hat - y)^2`` over
+        the one-hot targets; 'log_loss' is the cross-entropy.
+    solver : {'adam', 'sgd'}, default='adam'
+        'sgd' is the notebook's update ``W <- W - eta * dC/dW`` (plus
+        ``momentum`` if set); 'adam' is Adam with step size ``eta``.
+    eta : float, default=0.001
+        Learning rate (step size), > 0.
+    batch_size : int, default=64
+        Samples per mini-batch; the last batch of an epoch may be smaller.
+    epochs : int, default=20
+        Number of passes over the training data (fewer with early stopping or
+        when the training cost stops improving, see ``tol``).
+    momentum : float, default=0.0
+        Momentum of 'sgd', in [0, 1).  0 gives the notebook's plain update.
+    alpha : float, default=0.0
+        Strength of the L2 penalty ``alpha / 2 * sum ||W||^2`` added to the
+        cost of every batch (biases are not penalised).
+    init : {'auto', 'he', 'glorot', 'uniform'}, default='auto'
+        Weight initialisation.  'uniform' is the notebook's U[-1, 1] (weights
+        and biases), kept to reproduce it: with 784 inputs it saturates the
+        output and training can collapse to one class.  'auto' uses He for
+        ReLU hidden layers and Glorot elsewhere.
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when its accuracy has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and keep the weights of the best epoch.
+        Ignored by ``partial_fit``.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping, in (0, 1).
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` (of the validation accuracy with
+        early stopping, of the training cost otherwise) before stopping.
+    tol : float, default=1e-4
+        Least improvement that counts, see ``n_iter_no_change``.
+    warm_start : bool, default=False
+        Continue from the weights of the previous ``fit`` instead of starting
+        afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the shuffling and the validation split.  An
+        int gives identical weights on every run.
+    verbose : int, default=0
+        ``verbose=1`` shows a progress bar over the epochs with the current
+        cost.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, as given in ``y``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+    coefs_ : list of ndarray
+        ``coefs_[l]`` has shape (fan_in, fan_out): row ``i`` holds the weights
+        from unit ``i`` of layer ``l``.  Prediction reads these arrays, so
+        editing them changes the model.
+    intercepts_ : list of ndarray
+        The bias vector of each layer.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units (1 for two classes).
+    out_activation_ : str
+        'sigmoid' or 'softmax'.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        The notebook's cost per epoch: the summed batch costs divided by the
+        number of samples (weighted by ``sample_weight``).
+    weight_change_curve_ : list of float
+        The notebook's weight change per epoch: the L2 norm of the change of
+        each layer's weights (bias included), summed over batches and layers
+        and divided by ``n_batches * n_layers``.
+    best_loss_ : float or None
+        Lowest value of ``loss_curve_``; None with early stopping.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with early stopping, else None.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skmlp import ScratchMLPClassifier
+    >>> X, y = load_digits(n_class=2, return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = ScratchMLPClassifier(hidden_layers=(32,), random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test)
+    1.0
+    >>> clf.predict_proba(X_test[:1]).round(3)
+    array([[1., 0.]])
+    """
+
+    _parameter_constraints = {
+        "hidden_layers": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"relu", "sigmoid", "tanh"})],
+        "loss": [StrOptions({"squared_error", "log_loss"})],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "eta": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layers=(500, 250),
+        *,
+        activation="relu",
+        loss="squared_error",
+        solver="adam",
+        eta=0.001,
+        batch_size=64,
+        epochs=20,
+        momentum=0.0,
+        alpha=0.0,
+        init="auto",
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.eta = eta
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.momentum = momentum
+        self.alpha = alpha
+        self.init = init
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X``, ``y`` for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, one sample per row (flatten images first, e.g. with
+            :class:`skmlp.ImageVectorizer`).  float32 data trains in float32.
+        y : array-like of shape (n_samples,)
+            Class labels, any hashable type (ints, strings, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the cost.
+
+        Returns
+        -------
+        self : ScratchMLPClassifier
+            The fitted estimator.
+        """
+        reset = not (self.warm_start and hasattr(self, "classes_"))
+        return self._fit(X, y, sample_weight, reset=reset, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch over ``X``, ``y``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that ``y`` can hold.  Required on the first call,
+            ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the cost.
+
+        Returns
+        -------
+        self : ScratchMLPClassifier
+            The updated estimator.
+        """
+        first_call = _check_partial_fit_first_call(self, classes)
+        return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
+
+    def _fit(self, X, y, sample_weight, *, reset, incremental):
+        hidden_layers = self._validated_hidden_layers()
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C"
+        )
+        check_classification_targets(y)
+        if reset and not incremental:
+            self.classes_ = unique_labels(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "ScratchMLPClassifier needs samples of at least 2 classes in y; "
+                f"got only one class: {self.classes_[0]!r}."
+            )
+        y_index = self._encode(y)
+        sample_weight = self._validated_sample_weight(sample_weight, X)
+
+        if reset:
+            self._initialize(hidden_layers, X.dtype)
+        else:
+            self._check_architecture(hidden_layers)
+            # float32 data continues in float32, float64 in float64.
+            self.coefs_ = [W.astype(X.dtype, copy=False) for W in self.coefs_]
+            self.intercepts_ = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+        if not hasattr(self, "_optimizer_state") or reset:
+            self._optimizer_state = _network.init_optimizer(
+                self.solver, self.coefs_ + self.intercepts_
+            )
+
+        targets = self._targets(y_index, X.dtype)
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
+                self._validation_split(X, targets, y_index, sample_weight)
+            )
+        epochs = 1 if incremental else self.epochs
+        self._train(X, targets, sample_weight, epochs, early_stopping,
+                    (X_val, y_val, sw_val) if early_stopping else None)
+        if not incremental:
+            self._warn_if_collapsed(X, y_index)
+        return self
+
+    def _validated_hidden_layers(self):
+        layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object)).ravel()
+        bad = [
+            h for h in layers
+            if isinstance(h, bool | np.bool_) or not isinstance(h, Integral) or h < 1
+        ]
+        if layers.size == 0 or bad:
+            raise ValueError(
+                "hidden_layers must be a non-empty tuple of positive integers, "
+                f"such as (500, 250); got {self.hidden_layers!r}."
+            )
+        return tuple(int(h) for h in layers)
+
+    def _validated_sample_weight(self, sample_weight, X):
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        # Unit weights are the unweighted problem exactly; skip the extra work.
+        return None if np.all(sample_weight == 1) else sample_weight
+
+    def _encode(self, y):
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not seen before: {np.unique(y[unknown])!r}; "
+                f"the classes are {self.classes_!r}. Pass every class to the "
+                "first partial_fit call with classes=..."
+            )
+        return index
+
+    def _targets(self, y_index, dtype):
+        if len(self.classes_) == 2:
+            return y_index.astype(dtype).reshape(-1, 1)
+        targets = np.zeros((len(y_index), len(self.classes_)), dtype=dtype)
+        targets[np.arange(len(y_index)), y_index] = 1
+        return targets
+
+    def _initialize(self, hidden_layers, dtype):
+        n_classes = len(self.classes_)
+        self.n_outputs_ = 1 if n_classes == 2 else n_classes
+        self.out_activation_ = "sigmoid" if n_classes == 2 else "softmax"
+        layer_sizes = [self.n_features_in_, *hidden_layers, self.n_outputs_]
+        self.n_layers_ = len(layer_sizes)
+        # One int seeds everything, so the fitted state holds only plain values;
+        # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
+        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        rng = np.random.default_rng(self._seed)
+        self.coefs_, self.intercepts_ = _network.init_params(
+            layer_sizes, self.init, self.activation, rng, dtype
+        )
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.weight_change_curve_ = []
+        self.best_loss_ = np.inf
+        self._no_improvement_count = 0
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _check_architecture(self, hidden_layers):
+        fitted = tuple(W.shape[1] for W in self.coefs_[:-1])
+        if fitted != hidden_layers:
+            raise ValueError(
+                f"hidden_layers={hidden_layers} differs from the fitted network's "
+                f"{fitted}; set warm_start=False to train a new network."
+            )
+
+    def _validation_split(self, X, targets, y_index, sample_weight):
+        arrays = [X, targets, y_index]
+        if sample_weight is not None:
+            arrays.append(sample_weight)
+        split = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            stratify=y_index,
+            random_state=self._seed,
+        )
+        if sample_weight is None:
+            split += [None, None]
+        return split
+
+    def _train(self, X, targets, sample_weight, epochs, early_stopping, validation):
+        layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
+        batch_size = min(self.batch_size, X.shape[0])
+        workspace = _network.Workspace(layer_sizes, batch_size, X.dtype)
+        total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
+        best_params = None
+        progress = tqdm(
+            range(epochs), desc="Training", unit="epoch", disable=not self.verbose
+        )
+        for _ in progress:
+            order = None
+            if self.shuffle:
+                rng = np.random.default_rng([self._seed, self.n_iter_])
+                order = rng.permutation(X.shape[0])
+            last_good = [p.copy() for p in self.coefs_ + self.intercepts_]
+            try:
+                with np.errstate(all="ignore"):
+                    cost, change, n_batches = _network.train_epoch(
+                        X, targets, sample_weight, self.coefs_, self.intercepts_,
+                        self._optimizer_state, solver=self.solver, eta=self.eta,
+                        momentum=self.momentum, alpha=self.alpha,
+                        activation=self.activation, loss=self.loss,
+                        out_activation=self.out_activation_, batch_size=batch_size,
+                        order=order, workspace=workspace,
+                    )
+            except KeyboardInterrupt:
+                self._restore(last_good)
+                warnings.warn(
+                    f"Training interrupted after {self.n_iter_} completed epoch(s); "
+                    "the model keeps the weights of the last completed epoch.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                break
+            if not np.isfinite(cost) or not all(
+                np.isfinite(p).all() for p in self.coefs_ + self.intercepts_
+            ):
+                self._restore(last_good)
+                raise ValueError(
+                    f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the "
+                    f"weights became infinite or NaN with eta={self.eta}. Use a "
+                    "smaller eta (the cost is a sum over the batch, so a larger "
+                    "batch_size needs a smaller eta), or solver='adam'."
+                )
+            self.n_iter_ += 1
+            self.loss_curve_.append(cost / total_weight)
+            self.weight_change_curve_.append(change / (n_batches * len(self.coefs_)))
+            progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}")
+
+            if early_stopping:
+                X_val, y_val, sw_val = validation
+                score = self._accuracy(X_val, y_val, sw_val)
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_params = [p.copy() for p in self.coefs_ + self.intercepts_]
+            else:
+                improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+            if self._no_improvement_count >= self.n_iter_no_change:
+                break
+        if early_stopping:
+            self.best_loss_ = None
+            if best_params is not None:
+                self._restore(best_params)
+
+    def _restore(self, params):
+        for dst, src in zip(self.coefs_ + self.intercepts_, params):
+            dst[...] = src
+
+    def _accuracy(self, X, y_index, sample_weight):
+        correct = self._predict_index(X) == y_index
+        return float(np.average(correct, weights=sample_weight))
+
+    def _warn_if_collapsed(self, X, y_index):
+        """Warn when the network predicts one class for every training sample."""
+        rows = X[:2000]
+        predicted = np.unique(self._predict_index(rows))
+        minority = np.bincount(y_index, minlength=len(self.classes_)) / len(y_index)
+        if len(predicted) == 1 and np.sort(minority)[-2] > 0.01:
+            cause = (
+                "the output units are saturated, so the gradient vanished"
+                if self.loss == "squared_error"
+                else "training did not separate the classes"
+            )
+            warnings.warn(
+                "ScratchMLPClassifier collapsed to predicting the single class "
+                f"{self.classes_[predicted[0]]!r} for every training sample: {cause}. "
+                f"This usually means eta={self.eta} is too large (the cost is a sum "
+                "over the batch) or init='uniform' saturated the network; try a "
+                "smaller eta, init='auto' or solver='adam'.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # -------------------------------------------------------------- predict
+
+    def _forward(self, X):
+        """Output probabilities of the network, computed in chunks of rows."""
+        n = X.shape[0]
+        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
+        proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
+        for start in range(0, n, _PREDICT_CHUNK):
+            stop = min(start + _PREDICT_CHUNK, n)
+            proba[start:stop] = _network.feedforward(
+                X[start:stop], self.coefs_, self.intercepts_, self.activation,
+                self.out_activation_,
+            )[-1]
+        return proba
+
+    def _validated_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+
+    def _predict_index(self, X):
+        proba = self._forward(X)
+        if proba.shape[1] == 1:
+            return (proba[:, 0] > 0.5).astype(np.intp)
+        return proba.argmax(axis=1)
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The predicted labels, taken from ``classes_``.
+        """
+        return self.classes_[self._predict_index(self._validated_X(X))]
+
+    def predict_proba(self, X):
+        """Probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; each row sums to 1.  With two classes
+            the columns are ``[1 - p, p]`` for the sigmoid output ``p``.
+        """
+        proba = self._forward(self._validated_X(X))
+        if proba.shape[1] == 1:
+            return np.hstack([1 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log`` of the class probabilities (``-inf`` where one is 0).
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
