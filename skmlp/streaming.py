@@ -55,44 +55,18 @@ def _chunk_blocks(n_samples, chunk_size, block_size, shuffle, rng):
         yield [(int(s), min(int(s) + block_size, n_samples)) for s in chunk_starts]
 
 
-def _read(array, blocks):
+def _read(array, blocks, out=None):
     if len(blocks) == 1:
         start, stop = blocks[0]
         return array[start:stop]  # a view: no copy until the estimator needs one
-    return np.concatenate([array[start:stop] for start, stop in blocks])
+    parts = [array[start:stop] for start, stop in blocks]
+    if out is None:
+        return np.concatenate(parts)
+    n_rows = sum(len(part) for part in parts)
+    return np.concatenate(parts, out=out[:n_rows])
 
 
-def iter_chunks(X, y, *, chunk_size, block_size=None, shuffle=True,
-                random_state=None):
-    """Yield one epoch of ``(X_chunk, y_chunk)`` pairs read from (mapped) arrays.
-
-    Every row appears in exactly one chunk.  A chunk of contiguous rows is a
-    view of ``X``; a chunk gathered from several blocks is a copy of
-    ``chunk_size`` rows.  The rows within a chunk keep their file order:
-    leave their shuffling to the estimator's ``partial_fit``.
-
-    Parameters
-    ----------
-    X : str, path-like or array-like of shape (n_samples, ...)
-        Samples, typically ``np.load(path, mmap_mode='r')``; a path to a
-        ``.npy`` file is mapped read-only.
-    y : str, path-like or array-like of shape (n_samples,)
-        Targets, mapped or in memory.
-    chunk_size : int
-        Rows per chunk (the last chunk of an epoch may be smaller).
-    block_size : int, default=None
-        Rows per contiguous block read from the file; ``chunk_size`` (one
-        block per chunk) if None.  Must not exceed ``chunk_size``.
-    shuffle : bool, default=True
-        Visit the blocks in a random order; if False, read the file in order.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the order of the blocks.
-
-    Yields
-    ------
-    X_chunk : ndarray of shape (n_chunk, ...)
-    y_chunk : ndarray of shape (n_chunk,)
-    """
+def _validated(X, y, chunk_size, block_size):
     X, y = _as_array(X, "X"), _as_array(y, "y")
     if len(X) != len(y):
         raise ValueError(
@@ -106,9 +80,49 @@ def iter_chunks(X, y, *, chunk_size, block_size=None, shuffle=True,
         raise ValueError(
             f"block_size={block_size} must not exceed chunk_size={chunk_size}."
         )
-    rng = check_random_state(random_state)
+    return X, y, chunk_size, block_size
+
+
+def _chunks(X, y, chunk_size, block_size, shuffle, rng, buffer=None):
     for blocks in _chunk_blocks(len(X), chunk_size, block_size, shuffle, rng):
-        yield _read(X, blocks), _read(y, blocks)
+        yield _read(X, blocks, out=buffer), _read(y, blocks)
+
+
+def iter_chunks(X, y, *, chunk_size, block_size=None, shuffle=True,
+                random_state=None):
+    """Yield one epoch of ``(X_chunk, y_chunk)`` pairs read from (mapped) arrays.
+
+    Every row appears in exactly one chunk.  A chunk of contiguous rows is a
+    view of ``X``; a chunk gathered from several blocks is a new array.  The
+    rows within a chunk keep their file order: leave their shuffling to the
+    estimator's ``partial_fit``.
+
+    Parameters
+    ----------
+    X : str, path-like or array-like of shape (n_samples, ...)
+        Samples, typically ``np.load(path, mmap_mode='r')``; a path to a
+        ``.npy`` file is mapped read-only.
+    y : str, path-like or array-like of shape (n_samples,)
+        Targets, mapped or in memory.
+    chunk_size : int
+        Rows per chunk at most: a chunk gathers ``chunk_size // block_size``
+        blocks (the last chunk of an epoch may be smaller).
+    block_size : int, default=None
+        Rows per contiguous block read from the file; ``chunk_size`` (one
+        block per chunk) if None.  Must not exceed ``chunk_size``.
+    shuffle : bool, default=True
+        Visit the blocks in a random order; if False, read the file in order.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the order of the blocks.
+
+    Yields
+    ------
+    X_chunk : ndarray of shape (n_chunk, ...)
+    y_chunk : ndarray of shape (n_chunk,)
+    """
+    X, y, chunk_size, block_size = _validated(X, y, chunk_size, block_size)
+    rng = check_random_state(random_state)
+    yield from _chunks(X, y, chunk_size, block_size, shuffle, rng)
 
 
 def _unique_labels(y, chunk_size):
@@ -142,13 +156,17 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
     epochs : int, default=1
         Passes over the data.
     chunk_size : int, default=10_000
-        Rows per ``partial_fit`` call; memory use grows with it.  Each call
-        is one epoch of the estimator over the chunk, so its ``n_iter_``
-        and ``loss_curve_`` count chunks.
+        Rows per ``partial_fit`` call at most; memory use grows with it.
+        Each call is one epoch of the estimator over the chunk, so its
+        ``n_iter_`` and ``loss_curve_`` count chunks.
     block_size : int, default=None
         Rows per contiguous read; ``chunk_size`` if None.  Smaller blocks
         mix rows from further apart into each chunk (needed when the file is
-        sorted, e.g. by class) at the cost of more reads.
+        sorted, e.g. by class) at the cost of more reads.  Chunks of one
+        block are views of the mapped file; chunks of several blocks are
+        read into one buffer of ``chunk_size`` rows, reused from chunk to
+        chunk, so ``partial_fit`` must not keep a reference to its ``X``
+        (no scikit-learn estimator does).
     classes : array-like, default=None
         Every label ``y`` can hold, for the first ``partial_fit`` call of a
         classifier.  If None, and the classifier is not fitted yet, it is read
@@ -201,9 +219,8 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
             f"{type(estimator).__name__} has no partial_fit; fit_memmap needs an "
             "estimator that learns incrementally."
         )
-    X, y = _as_array(X, "X"), _as_array(y, "y")
+    X, y, chunk_size, block_size = _validated(X, y, chunk_size, block_size)
     epochs = _check_positive_int(epochs, "epochs")
-    chunk_size = _check_positive_int(chunk_size, "chunk_size")
     # Classifiers must see every class on the first call; regressors take no
     # classes argument at all.
     fit_params = {}
@@ -212,15 +229,20 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
             classes = _unique_labels(y, chunk_size)
         fit_params["classes"] = classes
     rng = check_random_state(random_state)
+    # Chunks gathered from several blocks are all read into this one buffer:
+    # memory then holds a single chunk, whatever the allocator keeps around.
+    buffer = None
+    if block_size < chunk_size:
+        per_chunk = chunk_size // block_size
+        buffer = np.empty((per_chunk * block_size, *X.shape[1:]), dtype=X.dtype)
     for epoch in range(epochs):
-        chunks = iter_chunks(
-            X, y, chunk_size=chunk_size, block_size=block_size, shuffle=shuffle,
-            random_state=rng,
-        )
+        chunks = _chunks(X, y, chunk_size, block_size, shuffle, rng, buffer)
         for index, (X_chunk, y_chunk) in enumerate(chunks):
             if transform is not None:
                 X_chunk = transform(X_chunk)
             estimator.partial_fit(X_chunk, y_chunk, **fit_params)
+            # Free this chunk before the next one is read: one in memory, not two.
+            del X_chunk, y_chunk
             if callback is not None:
                 callback(estimator, epoch, index)
     return estimator
