@@ -1,0 +1,238 @@
+"""ScratchMLPClassifier as a scikit-learn user meets it."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score, train_test_split
+
+from skmlp import ScratchMLPClassifier
+
+SMALL = dict(hidden_layers=(16,), epochs=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits_pair():
+    X, y = load_digits(return_X_y=True)
+    keep = np.isin(y, [1, 5])
+    return train_test_split(X[keep] / 16, y[keep], random_state=0, stratify=y[keep])
+
+
+@pytest.fixture(scope="module")
+def digits_all():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, random_state=0, stratify=y)
+
+
+def _weights(clf):
+    return clf.coefs_ + clf.intercepts_
+
+
+def _assert_same_weights(a, b):
+    for p, q in zip(_weights(a), _weights(b), strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_defaults_learn_a_digit_pair(digits_pair):
+    X_train, X_test, y_train, y_test = digits_pair
+    clf = ScratchMLPClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.98
+    # The user's own labels come back, not 0 / 1.
+    assert set(clf.predict(X_test)) == {1, 5}
+    np.testing.assert_array_equal(clf.classes_, [1, 5])
+    assert clf.out_activation_ == "sigmoid" and clf.n_outputs_ == 1
+    assert [W.shape for W in clf.coefs_] == [(64, 500), (500, 250), (250, 1)]
+    assert len(clf.loss_curve_) == len(clf.weight_change_curve_) == clf.n_iter_
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_defaults_in_cross_val_score(digits_all):
+    X_train, _, y_train, _ = digits_all
+    keep = np.isin(y_train, [3, 8])
+    scores = cross_val_score(
+        ScratchMLPClassifier(random_state=0), X_train[keep], y_train[keep], cv=3
+    )
+    assert scores.min() > 0.95
+
+
+def test_softmax_for_ten_classes(digits_all):
+    X_train, X_test, y_train, y_test = digits_all
+    clf = ScratchMLPClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.out_activation_ == "softmax" and clf.n_outputs_ == 10
+    assert clf.score(X_test, y_test) >= 0.95
+    proba = clf.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X_test))
+
+
+def test_string_labels_and_binary_probabilities(digits_pair):
+    X_train, X_test, y_train, _ = digits_pair
+    names = np.where(y_train == 1, "one", "five")
+    clf = ScratchMLPClassifier(**SMALL).fit(X_train, names)
+    np.testing.assert_array_equal(clf.classes_, ["five", "one"])
+    assert set(clf.predict(X_test)) <= {"one", "five"}
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    # Column 1 is the sigmoid output p, column 0 is 1 - p.
+    p = clf._forward(X_test)[:, 0]
+    np.testing.assert_array_equal(proba[:, 1], p)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X_test))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(digits_pair, dtype):
+    X_train, X_test, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(**SMALL).fit(X_train.astype(dtype), y_train)
+    assert all(p.dtype == dtype for p in _weights(clf))
+    assert clf.predict_proba(X_test.astype(dtype)).dtype == dtype
+
+
+def test_float32_matches_float64_closely(digits_pair):
+    X_train, X_test, y_train, _ = digits_pair
+    f64 = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    f32 = ScratchMLPClassifier(**SMALL).fit(X_train.astype(np.float32), y_train)
+    np.testing.assert_allclose(
+        f32.predict_proba(X_test), f64.predict_proba(X_test), atol=1e-3
+    )
+
+
+def test_same_random_state_gives_identical_weights(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    a = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    b = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    _assert_same_weights(a, b)
+    assert a.loss_curve_ == b.loss_curve_
+    c = ScratchMLPClassifier(**{**SMALL, "random_state": 1}).fit(X_train, y_train)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_clone_and_params():
+    clf = ScratchMLPClassifier(hidden_layers=(8, 4), eta=0.01, solver="sgd")
+    params = clf.get_params()
+    assert params["hidden_layers"] == (8, 4) and params["eta"] == 0.01
+    copy = clone(clf)
+    assert copy.get_params() == params and copy is not clf
+    clf.set_params(eta=0.5, batch_size=10)
+    assert clf.eta == 0.5 and clf.batch_size == 10 and copy.eta == 0.01
+
+
+def test_warm_start_continues_where_fit_stopped(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    params = dict(SMALL, tol=0.0, n_iter_no_change=100)
+    straight = ScratchMLPClassifier(**{**params, "epochs": 5}).fit(X_train, y_train)
+    warm = ScratchMLPClassifier(**{**params, "epochs": 3, "warm_start": True})
+    warm.fit(X_train, y_train)
+    warm.set_params(epochs=2).fit(X_train, y_train)
+    assert warm.n_iter_ == 5
+    _assert_same_weights(warm, straight)
+    np.testing.assert_allclose(warm.loss_curve_, straight.loss_curve_)
+
+
+def test_partial_fit_runs_one_epoch_each_call(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    params = dict(SMALL, tol=0.0, n_iter_no_change=100)
+    straight = ScratchMLPClassifier(**{**params, "epochs": 3}).fit(X_train, y_train)
+    steps = ScratchMLPClassifier(**params)
+    steps.partial_fit(X_train, y_train, classes=[1, 5])
+    steps.partial_fit(X_train, y_train)
+    steps.partial_fit(X_train, y_train)
+    assert steps.n_iter_ == 3
+    _assert_same_weights(steps, straight)
+    with pytest.raises(ValueError, match="labels not seen"):
+        steps.partial_fit(X_train, np.where(y_train == 1, 7, 5))
+
+
+def test_without_warm_start_fit_starts_afresh(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    first = [p.copy() for p in _weights(clf)]
+    clf.fit(X_train, y_train)
+    for p, q in zip(first, _weights(clf)):
+        np.testing.assert_array_equal(p, q)
+    assert clf.n_iter_ == SMALL["epochs"]
+
+
+def test_early_stopping_restores_the_best_epoch(digits_all):
+    X_train, _, y_train, _ = digits_all
+    params = dict(
+        hidden_layers=(16,), solver="sgd", eta=0.05, batch_size=32, epochs=40,
+        early_stopping=True, n_iter_no_change=3, tol=0.0, random_state=0,
+    )
+    clf = ScratchMLPClassifier(**params).fit(X_train, y_train)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_ and clf.best_validation_score_ == max(scores)
+    best_epoch = int(np.argmax(scores)) + 1
+    assert clf.n_iter_ > best_epoch  # it went on, then stepped back
+    # The kept weights are those of the best epoch, not of the last one.
+    reference = ScratchMLPClassifier(**{**params, "epochs": best_epoch})
+    reference.fit(X_train, y_train)
+    _assert_same_weights(clf, reference)
+
+
+def test_sample_weight(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    X, y = X_train[:60], y_train[:60]
+    full_batch = dict(hidden_layers=(8,), solver="sgd", eta=0.01, batch_size=200,
+                      shuffle=False, epochs=3, tol=0.0, random_state=0)
+    plain = ScratchMLPClassifier(**full_batch).fit(X, y)
+    ones = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=np.ones(60))
+    _assert_same_weights(plain, ones)
+    # In one full batch, a weight of 2 is the sample twice.
+    weights = np.where(np.arange(60) < 20, 2.0, 1.0)
+    weighted = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=weights)
+    doubled = ScratchMLPClassifier(**full_batch).fit(
+        np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
+    )
+    for p, q in zip(_weights(weighted), _weights(doubled)):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_verbose_shows_a_progress_bar(digits_pair, capsys):
+    X_train, _, y_train, _ = digits_pair
+    ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    assert capsys.readouterr().err == ""
+    ScratchMLPClassifier(**SMALL, verbose=1).fit(X_train, y_train)
+    err = capsys.readouterr().err
+    assert "Training" in err and "5/5" in err and "cost=" in err
+
+
+def test_divergence_is_an_error_naming_eta(digits_pair):
+    X_train, X_test, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(
+        hidden_layers=(16,), loss="log_loss", solver="sgd", eta=1e30, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"eta=1e\+30.*smaller eta"):
+        clf.fit(X_train.astype(np.float32), y_train)
+
+
+def test_saturated_collapse_warns_naming_eta():
+    # The notebook's setting: U[-1, 1] weights on 784 inputs saturate the
+    # sigmoid output, the squared-error gradient vanishes, one class is left.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (1200, 784))
+    y = (X[:, :392].sum(axis=1) > X[:, 392:].sum(axis=1)).astype(int)
+    clf = ScratchMLPClassifier(
+        init="uniform", solver="sgd", eta=0.01, batch_size=1000, epochs=3,
+        random_state=1,
+    )
+    with pytest.warns(ConvergenceWarning, match=r"single class.*eta=0\.01"):
+        clf.fit(X, y)
+    assert len(np.unique(clf.predict(X))) == 1
+    # The default initialisation learns the same problem.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        good = ScratchMLPClassifier(hidden_layers=(32,), random_state=1).fit(X, y)
+    assert good.score(X, y) > 0.9
+
+
+def test_coefs_are_read_by_predict(digits_pair):
+    X_train, X_test, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
+    clf.coefs_[-1][:] = 0
+    clf.intercepts_[-1][:] = 10.0  # the output now says class 1 (= label 5)
+    assert set(clf.predict(X_test)) == {5}

@@ -1,0 +1,28 @@
+"""scikit-learn's own estimator checks, over every public estimator of skmlp."""
+
+import inspect
+
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skmlp
+
+ESTIMATORS = [
+    getattr(skmlp, name)()
+    for name in skmlp.__all__
+    if inspect.isclass(getattr(skmlp, name))
+    and issubclass(getattr(skmlp, name), BaseEstimator)
+    and name != "DigitPairSelector"
+]
+
+# Checks the mathematics cannot satisfy, with the reason; listed in the README.
+EXPECTED_FAILURES = {}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
