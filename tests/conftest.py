@@ -1,0 +1,83 @@
+"""Shared fixtures: MNIST, the full set when it is on the machine, else the sample.
+
+- ``mnist``: the full MNIST when present, else the sample shipped with skmlp;
+- ``mnist_full``: the full MNIST, the test is skipped when it is absent;
+- ``mnist_sample``: the shipped sample;
+- marker ``mnist_full``: skip a test (or a whole module with ``pytestmark``)
+  when the full MNIST is absent.
+
+The full MNIST is the file or folder named by ``SKMLP_MNIST`` (CI sets it), else
+``/work/shared/data/mnist.npz`` when it exists.  The fixtures are session-wide and
+their arrays are read-only, so a test that modifies them fails instead of
+changing the data of the tests after it.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from skmlp.datasets import ENV_VAR, load_mnist, load_mnist_sample
+
+_SHARED_MNIST = Path("/work/shared/data/mnist.npz")
+
+
+def _full_mnist_path():
+    if os.environ.get(ENV_VAR):
+        path = Path(os.environ[ENV_VAR]).expanduser()
+        return path if path.exists() else None
+    return _SHARED_MNIST if _SHARED_MNIST.is_file() else None
+
+
+FULL_MNIST_PATH = _full_mnist_path()
+NO_FULL_MNIST = (
+    f"the full MNIST is absent: set {ENV_VAR} to a Keras-style mnist.npz or a "
+    "folder of the four IDX files"
+    + (f" ({ENV_VAR}={os.environ[ENV_VAR]} does not exist)"
+       if os.environ.get(ENV_VAR) else "")
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"mnist_full: needs the full MNIST ({ENV_VAR}); skipped without it"
+    )
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("mnist_full") and FULL_MNIST_PATH is None:
+        pytest.skip(NO_FULL_MNIST)
+
+
+def _read_only(data):
+    for part in data:
+        for array in part:
+            array.setflags(write=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def mnist_full_path():
+    """Path of the full MNIST; skips the test when there is none."""
+    if FULL_MNIST_PATH is None:
+        pytest.skip(NO_FULL_MNIST)
+    return FULL_MNIST_PATH
+
+
+@pytest.fixture(scope="session")
+def mnist_full(mnist_full_path):
+    """``((x_train, y_train), (x_test, y_test))`` of the full MNIST, read-only."""
+    return _read_only(load_mnist(mnist_full_path))
+
+
+@pytest.fixture(scope="session")
+def mnist_sample():
+    """The sample shipped with skmlp (5000 / 1000 images), read-only."""
+    return _read_only(load_mnist_sample())
+
+
+@pytest.fixture(scope="session")
+def mnist(request):
+    """The full MNIST when present, else the shipped sample; read-only."""
+    name = "mnist_sample" if FULL_MNIST_PATH is None else "mnist_full"
+    return request.getfixturevalue(name)
