@@ -1,9 +1,20 @@
 """skmlp: a from-scratch NumPy multilayer perceptron for scikit-learn."""
 
 from .classifier import ScratchMLPClassifier
+from .datasets import load_mnist, load_mnist_sample
 from .distributed import dask_backend
+from .preprocessing import DigitPairSelector, ImageVectorizer
 from .streaming import fit_memmap
 
 __version__ = "0.1.0"
 
-__all__ = ["ScratchMLPClassifier", "__version__", "dask_backend", "fit_memmap"]
+__all__ = [
+    "DigitPairSelector",
+    "ImageVectorizer",
+    "ScratchMLPClassifier",
+    "__version__",
+    "dask_backend",
+    "fit_memmap",
+    "load_mnist",
+    "load_mnist_sample",
+]
