@@ -199,8 +199,12 @@ def dask_backend(scheduler=None, *, n_workers=None, threads_per_worker=1, timeou
     every worker.  With a single worker thread in all, joblib runs the tasks
     in this process instead, as it does for ``n_jobs=1``.
 
-    Results equal a local run with the same ``random_state``: each fit is
-    seeded by its parameters, not by where it runs.
+    Results equal a local run with the same ``random_state`` and the same
+    number of BLAS threads: each fit is seeded by its parameters, not by
+    where it runs.  Dask's nanny starts workers with one BLAS thread
+    (``OPENBLAS_NUM_THREADS=1`` and the like); a multi-threaded BLAS may sum
+    in another order, which changes the last bits of the weights and, rarely,
+    a score.
 
     Examples
     --------
