@@ -1,0 +1,174 @@
+"""skmlp.plotting: what each figure shows, read back from the Axes."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils import check_random_state
+
+from skmlp import ScratchMLPClassifier
+from skmlp.plotting import (
+    pair_accuracy_matrix,
+    plot_pair_accuracies,
+    plot_training_curves,
+    show_digits,
+)
+
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8), np.arange(20) % 10
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = load_digits(n_class=2, return_X_y=True)
+    return ScratchMLPClassifier(hidden_layers=(8,), epochs=4, random_state=0).fit(
+        X / 16, y
+    )
+
+
+# -------------------------------------------------------------- show_digits
+
+
+def test_show_digits_draws_the_drawn_images(images):
+    x, y = images
+    ax = show_digits(x, y, n=5, random_state=0)
+    chosen = check_random_state(0).choice(len(x), 5, replace=False)
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape == (28, 5 * 28 + 4 * 2)  # one row, 2-pixel gaps
+    for k, i in enumerate(chosen):
+        np.testing.assert_array_equal(mosaic[:, k * 30:k * 30 + 28], x[i])
+    assert mosaic.mask[:, 28:30].all()  # the gaps are blank
+    assert [text.get_text() for text in ax.texts] == [f"Label = {y[i]}"
+                                                      for i in chosen]
+
+
+def test_show_digits_differs_between_calls_unless_seeded(images):
+    x, y = images
+
+    def drawn(**kwargs):
+        return [t.get_text() for t in show_digits(x, np.arange(20), n=5,
+                                                  **kwargs).texts]
+
+    assert drawn(random_state=1) == drawn(random_state=1)
+    draws = {tuple(drawn()) for _ in range(5)}
+    assert len(draws) > 1
+
+
+def test_show_digits_flat_images_grid_and_ax(images):
+    x, _ = images
+    fig, ax = plt.subplots()
+    returned = show_digits(x[:12].reshape(12, -1), ncols=4, ax=ax)
+    assert returned is ax
+    mosaic = ax.images[0].get_array()
+    assert mosaic.shape == (3 * 28 + 2 * 2, 4 * 28 + 3 * 2)  # 3 rows of 4
+    np.testing.assert_array_equal(mosaic[30:58, 30:58], x[5])
+    assert len(ax.texts) == 0  # no labels given
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"images": np.zeros((3, 10))}, "must be square"),
+    ({"images": np.zeros((0, 28, 28))}, "non-empty"),
+    ({"images": np.zeros((3, 28, 28)), "labels": [1, 2]}, "one label per image"),
+    ({"images": np.zeros((3, 28, 28)), "n": 4}, "between 1 and 3"),
+])
+def test_show_digits_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        show_digits(**kwargs)
+
+
+# ----------------------------------------------------- plot_training_curves
+
+
+def test_plot_training_curves(fitted):
+    axes = plot_training_curves(fitted)
+    assert axes.shape == (2,)
+    (cost,), (change,) = axes[0].lines, axes[1].lines
+    epochs = np.arange(1, fitted.n_iter_ + 1)
+    np.testing.assert_array_equal(cost.get_xdata(), epochs)
+    np.testing.assert_array_equal(cost.get_ydata(), fitted.loss_curve_)
+    np.testing.assert_array_equal(change.get_ydata(), fitted.weight_change_curve_)
+    assert "Cost" in axes[0].get_title() and "Weight change" in axes[1].get_title()
+
+
+def test_plot_training_curves_of_a_pipeline_on_given_axes(fitted):
+    X, y = load_digits(n_class=2, return_X_y=True)
+    pipeline = make_pipeline(MinMaxScaler(), fitted).fit(X, y)
+    fig, given = plt.subplots(2, 1)
+    axes = plot_training_curves(pipeline, axes=given)
+    assert list(axes) == list(given)
+    np.testing.assert_array_equal(axes[0].lines[0].get_ydata(), fitted.loss_curve_)
+
+
+def test_plot_training_curves_needs_a_fitted_classifier():
+    with pytest.raises(ValueError, match="fitted ScratchMLPClassifier"):
+        plot_training_curves(ScratchMLPClassifier())
+
+
+# -------------------------------------------------------- pair accuracies
+
+
+def test_pair_accuracy_matrix():
+    matrix = pair_accuracy_matrix({(1, 5): 0.99, (7, 1): 0.98, "4-9": 0.9})
+    assert matrix[1, 5] == matrix[5, 1] == 0.99
+    assert matrix[1, 7] == matrix[7, 1] == 0.98
+    assert matrix[4, 9] == matrix[9, 4] == 0.9
+    assert np.isfinite(matrix).sum() == 6
+    upper = np.triu(np.full((10, 10), 0.5), k=1)
+    upper[np.tril_indices(10)] = np.nan
+    full = pair_accuracy_matrix(upper)
+    np.testing.assert_array_equal(full, full.T)
+    assert np.isnan(np.diag(full)).all() and np.isfinite(full).sum() == 90
+
+
+@pytest.mark.parametrize("accuracies, message", [
+    ({(3, 3): 0.5}, "two different digits"),
+    ({(3, 10): 0.5}, "two different digits"),
+    (np.zeros((9, 9)), "10 x 10"),
+])
+def test_pair_accuracy_matrix_errors(accuracies, message):
+    with pytest.raises(ValueError, match=message):
+        pair_accuracy_matrix(accuracies)
+
+
+def test_plot_pair_accuracies():
+    accuracies = {(1, 5): 0.9965, (4, 9): 0.9372, (2, 3): 0.977}
+    ax = plot_pair_accuracies(accuracies)
+    values = ax.images[0].get_array()
+    assert values[1, 5] == values[5, 1] == pytest.approx(99.65)
+    assert values.mask.sum() == 100 - 6  # only the given pairs are drawn
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+             for t in ax.texts}
+    assert len(cells) == 6
+    assert cells[1, 5] == cells[5, 1] == "99.65"
+    assert cells[9, 4] == "93.72"
+    assert len(ax.figure.axes) == 2  # the heatmap and its colorbar
+
+
+def test_plot_pair_accuracies_as_fractions_on_given_ax():
+    fig, ax = plt.subplots()
+    returned = plot_pair_accuracies({(0, 1): 0.5}, ax=ax, percent=False,
+                                    colorbar=False)
+    assert returned is ax and len(fig.axes) == 1
+    assert [t.get_text() for t in ax.texts] == ["0.5000", "0.5000"]
+
+
+def test_importing_skmlp_does_not_import_matplotlib():
+    code = "import sys, skmlp; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, check=True, timeout=120)
+    assert result.stdout.strip() == "False"
