@@ -1,5 +1,6 @@
 """ScratchMLPClassifier: the scikit-learn face of the from-scratch network."""
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -21,10 +22,46 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from . import _network
+from . import _network, persistence
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
+
+# Remedies added to scikit-learn's validation errors that only say what is wrong.
+_REMEDIES = {
+    "infinity": "Replace or drop the infinite values first (np.isfinite finds them).",
+    "could not convert": (
+        "X must hold numbers: encode text or categorical columns first, e.g. "
+        "with sklearn.preprocessing.OneHotEncoder."
+    ),
+    "Input y contains NaN": "Drop the samples whose label is missing.",
+}
+
+
+def _validate(estimator, X, y="no_validation", **kwargs):
+    """``validate_data``, refusing images clearly and saying how to fix ``X``."""
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and isinstance(X, list | tuple):
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # ragged nested lists: validate_data explains
+            ndim = None
+    if ndim is not None and ndim > 2:
+        # sklearn's own message for this case does not say what to do.
+        raise ValueError(
+            f"X has {ndim} dimensions (shape {np.shape(X)}), but "
+            f"{type(estimator).__name__} expects a 2-D array of shape "
+            "(n_samples, n_features). Flatten images first with "
+            "skmlp.ImageVectorizer, e.g. "
+            "make_pipeline(ImageVectorizer(), ScratchMLPClassifier())."
+        )
+    try:
+        return validate_data(estimator, X, y, **kwargs)
+    except ValueError as exc:
+        remedy = next((r for key, r in _REMEDIES.items() if key in str(exc)), None)
+        if remedy is None:
+            raise
+        raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
 
 
 class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -256,7 +293,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
         hidden_layers = self._validated_hidden_layers()
-        X, y = validate_data(
+        X, y = _validate(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C"
         )
         check_classification_targets(y)
@@ -296,17 +333,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _validated_hidden_layers(self):
-        layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object)).ravel()
+        layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object))
         bad = [
-            h for h in layers
+            h for h in layers.ravel()
             if isinstance(h, bool | np.bool_) or not isinstance(h, Integral) or h < 1
         ]
-        if layers.size == 0 or bad:
+        if layers.size == 0 or layers.ndim > 1 or bad:
             raise ValueError(
                 "hidden_layers must be a non-empty tuple of positive integers, "
                 f"such as (500, 250); got {self.hidden_layers!r}."
             )
-        return tuple(int(h) for h in layers)
+        return tuple(int(h) for h in layers.ravel())
 
     def _validated_sample_weight(self, sample_weight, X):
         if sample_weight is None:
@@ -369,14 +406,31 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         arrays = [X, targets, y_index]
         if sample_weight is not None:
             arrays.append(sample_weight)
-        split = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            stratify=y_index,
-            random_state=self._seed,
+        advice = (
+            f"early_stopping=True holds out validation_fraction="
+            f"{self.validation_fraction} of the samples, stratified by class"
         )
+        try:
+            split = train_test_split(
+                *arrays,
+                test_size=self.validation_fraction,
+                stratify=y_index,
+                random_state=self._seed,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"{advice}, which these data do not allow: {str(exc).rstrip('.')}. "
+                "Use more samples per class, another validation_fraction or "
+                "early_stopping=False."
+            ) from exc
         if sample_weight is None:
             split += [None, None]
+        elif not (split[-2].sum() > 0 and split[-1].sum() > 0):
+            raise ValueError(
+                f"{advice}; the sample_weight of the training or of the "
+                "validation part sums to 0. Use fewer zero weights, another "
+                "validation_fraction or early_stopping=False."
+            )
         return split
 
     def _train(self, X, targets, sample_weight, epochs, early_stopping, validation):
@@ -385,6 +439,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         workspace = _network.Workspace(layer_sizes, batch_size, X.dtype)
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         best_params = None
+        # Continuing (warm_start, partial_fit) a fit made in the other mode.
+        if early_stopping and self.validation_scores_ is None:
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        if not early_stopping and self.best_loss_ is None:
+            self.best_loss_ = np.inf
         progress = tqdm(
             range(epochs), desc="Training", unit="epoch", disable=not self.verbose
         )
@@ -394,6 +453,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 rng = np.random.default_rng([self._seed, self.n_iter_])
                 order = rng.permutation(X.shape[0])
             last_good = [p.copy() for p in self.coefs_ + self.intercepts_]
+            # The optimiser's state too, so that a later fit resumes exactly.
+            last_state = copy.deepcopy(self._optimizer_state)
             try:
                 with np.errstate(all="ignore"):
                     cost, change, n_batches = _network.train_epoch(
@@ -406,6 +467,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                     )
             except KeyboardInterrupt:
                 self._restore(last_good)
+                self._optimizer_state = last_state
                 warnings.warn(
                     f"Training interrupted after {self.n_iter_} completed epoch(s); "
                     "the model keeps the weights of the last completed epoch.",
@@ -417,11 +479,13 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 np.isfinite(p).all() for p in self.coefs_ + self.intercepts_
             ):
                 self._restore(last_good)
+                self._optimizer_state = last_state
                 raise ValueError(
                     f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the "
                     f"weights became infinite or NaN with eta={self.eta}. Use a "
                     "smaller eta (the cost is a sum over the batch, so a larger "
-                    "batch_size needs a smaller eta), or solver='adam'."
+                    "batch_size needs a smaller eta), or solver='adam'; and scale "
+                    "the features (e.g. with StandardScaler or ImageVectorizer)."
                 )
             self.n_iter_ += 1
             self.loss_curve_.append(cost / total_weight)
@@ -483,17 +547,39 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         n = X.shape[0]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
-        for start in range(0, n, _PREDICT_CHUNK):
-            stop = min(start + _PREDICT_CHUNK, n)
-            proba[start:stop] = _network.feedforward(
-                X[start:stop], self.coefs_, self.intercepts_, self.activation,
-                self.out_activation_,
-            )[-1]
+        # Overflow is handled below, row by row: no RuntimeWarnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n, _PREDICT_CHUNK):
+                stop = min(start + _PREDICT_CHUNK, n)
+                proba[start:stop] = _network.feedforward(
+                    X[start:stop], self.coefs_, self.intercepts_, self.activation,
+                    self.out_activation_,
+                )[-1]
+            # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
+            # float32 rows get a second try in float64, which has room to spare.
+            bad = ~np.isfinite(proba).all(axis=1)
+            if bad.any() and dtype != np.float64:
+                proba[bad] = _network.feedforward(
+                    X[bad].astype(np.float64),
+                    [W.astype(np.float64) for W in self.coefs_],
+                    [b.astype(np.float64) for b in self.intercepts_],
+                    self.activation, self.out_activation_,
+                )[-1]
+                bad = ~np.isfinite(proba).all(axis=1)
+        if bad.any():
+            largest_weight = max(float(np.abs(W).max()) for W in self.coefs_)
+            raise ValueError(
+                f"The network's activations overflowed on {bad.sum()} sample(s) "
+                f"of X (largest |x| {np.abs(X[bad]).max():.3g}, largest |weight| "
+                f"{largest_weight:.3g}). Scale the features first, e.g. with "
+                "sklearn.preprocessing.StandardScaler; huge weights mean that "
+                f"training nearly diverged: use a smaller eta than {self.eta}."
+            )
         return proba
 
     def _validated_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return _validate(self, X, reset=False, dtype=(np.float64, np.float32))
 
     def _predict_index(self, X):
         proba = self._forward(X)
@@ -550,6 +636,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def __getstate__(self):
+        # The skmlp version lets a later version warn about an older model.
+        return persistence.stamp_version(super().__getstate__())
+
+    def __setstate__(self, state):
+        # A state that cannot work fails here, not later with AttributeError.
+        super().__setstate__(persistence.checked_classifier_state(self, state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

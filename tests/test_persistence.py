@@ -1,0 +1,507 @@
+"""Saving and loading: joblib and skops round trips, version stamps, damaged
+state, atomic writes, and the errors of :func:`skmlp.persistence.load`."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import skops.io as sio
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from skops.io.exceptions import UntrustedTypesFoundException
+
+import skmlp
+from skmlp import ScratchMLPClassifier, persistence
+from skmlp.persistence import TRUSTED_TYPES, InconsistentVersionWarning, load, save
+
+CLASSIFIER = "skmlp.classifier.ScratchMLPClassifier"
+
+
+def _preprocessing():
+    return pytest.importorskip(
+        "skmlp.preprocessing", reason="skmlp.preprocessing is not importable"
+    )
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(n_class=3, return_X_y=True)
+    return X / 16, y
+
+
+def _small(**params):
+    params = {"hidden_layers": (8,), "epochs": 3, "random_state": 0, **params}
+    return ScratchMLPClassifier(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, y = digits
+    return _small().fit(X, y)
+
+
+def _assert_same_model(a, b, X):
+    """Bit-identical predictions and weights."""
+    pa, pb = a.predict_proba(X), b.predict_proba(X)
+    assert pa.dtype == pb.dtype
+    assert_array_equal(pa, pb, strict=True)
+    assert_array_equal(a.predict(X), b.predict(X), strict=True)
+    for Wa, Wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        assert_array_equal(Wa, Wb, strict=True)
+
+
+# --------------------------------------------------------------------------
+# Round trips
+
+
+def test_joblib_and_skops_load_identically_in_a_fresh_process(tmp_path, digits):
+    """Models saved here predict bit for bit the same in another interpreter."""
+    X, y = digits
+    images = (X.reshape(-1, 8, 8) * 255).astype(np.uint8)
+    labels = np.array(["zero", "one", "two"])[y]
+    pipe = make_pipeline(_preprocessing().ImageVectorizer(), _small())
+    models = {
+        "clf.joblib": (_small().fit(X, y), X),
+        "strings.joblib.gz": (_small().fit(X, labels), X),
+        "clf.skops": (_small().fit(X, labels), X),
+        "pipe.joblib": (pipe.fit(images, y), images),
+        "pipe.skops": (pipe, images),
+    }
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "images.npy", images)
+    for name, (model, _) in models.items():
+        save(model, tmp_path / name)
+    # joblib.dump itself, as users write it, must work too.
+    joblib.dump(models["clf.joblib"][0], tmp_path / "plain.joblib")
+    models["plain.joblib"] = models["clf.joblib"]
+
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        import numpy as np
+        from skmlp.persistence import load
+
+        folder = Path(sys.argv[1])
+        X, images = np.load(folder / "X.npy"), np.load(folder / "images.npy")
+        out = {}
+        for name in sys.argv[2:]:
+            model = load(folder / name)
+            data = images if name.startswith("pipe") else X
+            out[name + ":proba"] = model.predict_proba(data)
+            out[name + ":label"] = model.predict(data).astype(str)
+        np.savez(folder / "out.npz", **out)
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), *models],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    out = np.load(tmp_path / "out.npz")
+    for name, (model, data) in models.items():
+        assert_array_equal(out[name + ":proba"], model.predict_proba(data), strict=True)
+        assert_array_equal(out[name + ":label"], model.predict(data).astype(str))
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skops"])
+def test_loaded_model_continues_training_identically(tmp_path, digits, suffix):
+    """The optimiser state survives: partial_fit after loading = without saving."""
+    X, y = digits
+    clf = _small().fit(X, y)
+    loaded = load(save(clf, tmp_path / f"m{suffix}"))
+    _assert_same_model(clf, loaded, X)
+    clf.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    _assert_same_model(clf, loaded, X)
+    assert loaded.n_iter_ == clf.n_iter_ == 4
+
+
+def test_unfitted_estimator_round_trips(tmp_path):
+    clf = ScratchMLPClassifier(hidden_layers=(7, 3), eta=0.5, random_state=3)
+    loaded = load(save(clf, tmp_path / "unfitted.skops"))
+    assert loaded.get_params() == clf.get_params()
+    assert "_skmlp_version" not in vars(pickle.loads(pickle.dumps(clf)))
+
+
+def test_pickle_records_the_skmlp_version(fitted):
+    state = fitted.__getstate__()
+    assert state["_skmlp_version"] == skmlp.__version__
+    # ... without leaving it on the estimator after loading.
+    assert "_skmlp_version" not in vars(pickle.loads(pickle.dumps(fitted)))
+
+
+# --------------------------------------------------------------------------
+# skops: only skmlp's own classes need trusting
+
+
+def _fit_variants(X, y):
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.5, 2.0, len(y))
+    yield "default", _small().fit(X, y)
+    yield "early_stopping", _small(early_stopping=True, epochs=4).fit(X, y)
+    yield "float32+weights", _small().fit(
+        X.astype(np.float32), y, sample_weight=weights
+    )
+    yield "sgd+momentum", _small(solver="sgd", momentum=0.5, eta=0.01).fit(X, y)
+    yield "partial_fit", _small().partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda y: y,  # int64
+        lambda y: y.astype(np.uint8),
+        lambda y: np.array(["zero", "one", "two"])[y],
+        lambda y: np.array(["zero", "one", "two"], dtype=object)[y],
+        lambda y: y == 0,  # two classes, bool
+        lambda y: y.astype(np.float64),  # integral floats
+    ],
+    ids=["int", "uint8", "str", "object-str", "bool", "float"],
+)
+def test_skops_needs_to_trust_only_skmlp_classes(digits, labels):
+    X, y = digits
+    for variant, clf in _fit_variants(X, labels(y)):
+        data = sio.dumps(clf)
+        assert sio.get_untrusted_types(data=data) == [CLASSIFIER], variant
+        loaded = sio.loads(data, trusted=TRUSTED_TYPES)
+        _assert_same_model(clf, loaded, X)
+        assert loaded.classes_.dtype == clf.classes_.dtype
+
+
+def test_skops_feature_names_are_plain_data(fitted, digits):
+    # What validate_data stores for a DataFrame: an object array of str.
+    X, _ = digits
+    fitted = pickle.loads(pickle.dumps(fitted))
+    fitted.feature_names_in_ = np.array([f"px{i}" for i in range(64)], dtype=object)
+    data = sio.dumps(fitted)
+    assert sio.get_untrusted_types(data=data) == [CLASSIFIER]
+    loaded = sio.loads(data, trusted=TRUSTED_TYPES)
+    assert_array_equal(loaded.feature_names_in_, fitted.feature_names_in_)
+
+
+def test_skops_pipeline_with_image_vectorizer(tmp_path, digits):
+    X, y = digits
+    preprocessing = _preprocessing()
+    images = X.reshape(-1, 8, 8)
+    pipe = make_pipeline(preprocessing.ImageVectorizer(), _small()).fit(images, y)
+    path = save(pipe, tmp_path / "pipe.skops")
+    untrusted = sio.get_untrusted_types(file=path)
+    assert set(untrusted) <= set(TRUSTED_TYPES)
+    assert CLASSIFIER in untrusted
+    loaded = load(path)  # trusts TRUSTED_TYPES by default
+    assert_array_equal(loaded.predict_proba(images), pipe.predict_proba(images))
+
+
+def test_trusted_types_name_skmlp_classes():
+    preprocessing = _preprocessing()
+    classes = [
+        ScratchMLPClassifier,
+        preprocessing.ImageVectorizer,
+        preprocessing.DigitPairSelector,
+    ]
+    assert sorted(TRUSTED_TYPES) == sorted(
+        f"{cls.__module__}.{cls.__qualname__}" for cls in classes
+    )
+    assert skmlp.TRUSTED_TYPES is TRUSTED_TYPES
+
+
+def test_skops_refuses_types_beyond_the_trusted_ones(tmp_path, digits):
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = digits
+    pipe = imblearn_pipeline.make_pipeline(
+        RandomUnderSampler(random_state=0), _small()
+    ).fit(X, y)
+    path = save(pipe, tmp_path / "sampler.skops")
+    with pytest.raises(UntrustedTypesFoundException, match="imblearn.pipeline"):
+        load(path)
+    with pytest.raises(UntrustedTypesFoundException, match="sampler.skops"):
+        load(path, trusted=[])
+    extra = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+    loaded = load(path, trusted=TRUSTED_TYPES + extra)
+    assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+# --------------------------------------------------------------------------
+# Versions and damaged state
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skops"])
+def test_model_of_another_version_loads_with_a_warning(
+    tmp_path, monkeypatch, fitted, digits, suffix
+):
+    monkeypatch.setattr(skmlp, "__version__", "0.0.1")
+    path = save(fitted, tmp_path / f"old{suffix}")
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="saved by skmlp 0.0.1") as rec:
+        loaded = load(path)
+    [warning] = [w.message for w in rec if w.category is InconsistentVersionWarning]
+    assert warning.original_version == "0.0.1"
+    assert warning.current_version == skmlp.__version__
+    assert warning.estimator_name == "ScratchMLPClassifier"
+    _assert_same_model(fitted, loaded, digits[0])
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skops"])
+def test_model_of_this_version_loads_silently(tmp_path, fitted, suffix):
+    path = save(fitted, tmp_path / f"m{suffix}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(path)
+
+
+def test_state_without_version_warns_unknown(fitted):
+    state = fitted.__getstate__()
+    del state["_skmlp_version"]
+    clf = ScratchMLPClassifier.__new__(ScratchMLPClassifier)
+    with pytest.warns(InconsistentVersionWarning, match="saved by skmlp unknown"):
+        clf.__setstate__(state)
+
+
+def _drop(name):
+    return lambda clf: delattr(clf, name)
+
+
+def _set(name, value):
+    return lambda clf: setattr(clf, name, value(clf) if callable(value) else value)
+
+
+def _poison_weight(clf):
+    clf.coefs_[-1][0, 0] = np.nan
+
+
+DAMAGE = {
+    "no coefs_": (_drop("coefs_"), r"fitted attributes \['coefs_'\] are missing"),
+    "no classes_": (_drop("classes_"), r"\['classes_'\] are missing"),
+    "no parameter": (_drop("eta"), r"parameters \['eta'\] are missing"),
+    "coefs_ not a list": (_set("coefs_", "garbage"), "not two lists"),
+    "layer missing": (
+        _set("intercepts_", lambda c: c.intercepts_[:-1]),
+        "equal length",
+    ),
+    "wrong width": (
+        _set("coefs_", lambda c: [c.coefs_[0][:, :2], *c.coefs_[1:]]),
+        "layer 0",
+    ),
+    "int weights": (
+        _set("coefs_", lambda c: [W.astype(int) for W in c.coefs_]),
+        "float matrix",
+    ),
+    "nan weight": (_poison_weight, "not all finite"),
+    "features": (_set("n_features_in_", 99), "do not chain from n_features_in_=99"),
+    "one class": (_set("classes_", lambda c: c.classes_[:1]), "at least 2 labels"),
+    "outputs": (_set("classes_", lambda c: c.classes_[:2]), "output unit"),
+    "out_activation_": (_set("out_activation_", "sigmoid"), "out_activation_"),
+    "n_layers_": (_set("n_layers_", 7), "n_layers_"),
+}
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skops"])
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_damaged_state_fails_clearly_on_load(tmp_path, fitted, damage, suffix):
+    clf = pickle.loads(pickle.dumps(fitted))  # a copy we may damage
+    apply, message = DAMAGE[damage]
+    apply(clf)
+    path = save(clf, tmp_path / f"damaged{suffix}")
+    with pytest.raises(ValueError, match="Cannot restore a ScratchMLP") as exc:
+        load(path)
+    assert "damaged" in str(exc.value) and path.name in str(exc.value)
+    with pytest.raises(ValueError, match=message):
+        pickle.loads(pickle.dumps(clf))
+
+
+def test_state_that_is_no_dict_is_a_type_error():
+    clf = ScratchMLPClassifier.__new__(ScratchMLPClassifier)
+    with pytest.raises(TypeError, match="expected a dict"):
+        clf.__setstate__([("coefs_", [])])
+
+
+def test_damaged_state_of_another_version_names_both_versions(fitted, monkeypatch):
+    state = fitted.__getstate__()
+    state["_skmlp_version"] = "9.9"
+    del state["intercepts_"]
+    clf = ScratchMLPClassifier.__new__(ScratchMLPClassifier)
+    with (
+        pytest.warns(InconsistentVersionWarning),
+        pytest.raises(ValueError, match=r"saved by skmlp 9\.9; this is skmlp"),
+    ):
+        clf.__setstate__(state)
+
+
+# --------------------------------------------------------------------------
+# load: clear errors for files that are not models
+
+
+def _write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".joblib.gz", ".skops"])
+@pytest.mark.parametrize("keep", [0.5, 0.1, 0.0])
+def test_truncated_file_fails_clearly(tmp_path, fitted, suffix, keep):
+    data = save(fitted, tmp_path / f"full{suffix}").read_bytes()
+    path = _write_bytes(tmp_path / f"cut{suffix}", data[: int(len(data) * keep)])
+    kind = "skops" if suffix == ".skops" else "joblib"
+    with pytest.raises(ValueError, match=f"Cannot load .*cut{suffix} as a {kind} file"):
+        load(path)
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".pkl", ".skops"])
+def test_foreign_file_fails_clearly(tmp_path, suffix):
+    path = _write_bytes(tmp_path / f"notes{suffix}", b"label,pixel0\n5,0\n")
+    with pytest.raises(ValueError, match=r"notes\.\w+ .*Expected") as exc:
+        load(path)
+    assert ("zip archive" in str(exc.value)) == (suffix == ".skops")
+
+
+def test_skops_file_with_joblib_suffix_and_back(tmp_path, fitted):
+    skops_bytes = save(fitted, tmp_path / "m.skops").read_bytes()
+    joblib_bytes = save(fitted, tmp_path / "m.joblib").read_bytes()
+    with pytest.raises(ValueError, match="use the suffix .skops for skops files"):
+        load(_write_bytes(tmp_path / "wrong.joblib", skops_bytes))
+    with pytest.raises(ValueError, match="such as .joblib, for joblib files"):
+        load(_write_bytes(tmp_path / "wrong.skops", joblib_bytes))
+
+
+def test_empty_and_missing_files(tmp_path):
+    with pytest.raises(ValueError, match="empty.joblib as a joblib file: the file is"):
+        load(_write_bytes(tmp_path / "empty.joblib", b""))
+    with pytest.raises(FileNotFoundError, match="missing.joblib"):
+        load(tmp_path / "missing.joblib")
+
+
+# --------------------------------------------------------------------------
+# save: formats, permissions, atomicity
+
+
+@pytest.mark.parametrize(
+    "name, magic",
+    [
+        ("m.joblib", b"\x80"),  # a plain pickle stream
+        ("m.pkl", b"\x80"),
+        ("m.joblib.gz", b"\x1f\x8b"),
+        ("m.joblib.xz", b"\xfd7zXZ"),
+        ("m.joblib.bz2", b"BZh"),
+        ("m.SKOPS", b"PK\x03\x04"),  # a zip archive, whatever the case
+    ],
+)
+def test_format_follows_the_suffix(tmp_path, fitted, digits, name, magic):
+    path = save(fitted, tmp_path / name)
+    assert path == tmp_path / name
+    assert path.read_bytes().startswith(magic)
+    _assert_same_model(fitted, load(path), digits[0])
+
+
+def test_compress_argument(tmp_path, fitted):
+    path = save(fitted, tmp_path / "m.joblib", compress=("zlib", 3))
+    assert path.read_bytes()[:1] == b"x"  # zlib header
+    assert load(path).n_iter_ == fitted.n_iter_
+
+
+@pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
+def test_saved_file_gets_ordinary_permissions(tmp_path, fitted):
+    umask = os.umask(0o022)
+    try:
+        path = save(fitted, tmp_path / "m.joblib")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_save_into_missing_directory(tmp_path, fitted):
+    with pytest.raises(FileNotFoundError, match="directory .*nowhere does not exist"):
+        save(fitted, tmp_path / "nowhere" / "m.joblib")
+
+
+def _interrupting_writer(exception):
+    """A _write that writes half of the real bytes, then fails."""
+    real_write = persistence._write
+
+    def write(obj, fh, path, compress):
+        import io
+
+        buffer = io.BytesIO()
+        real_write(obj, buffer, path, compress)
+        data = buffer.getvalue()
+        fh.write(data[: len(data) // 2])
+        fh.flush()
+        raise exception
+
+    return write
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skops"])
+@pytest.mark.parametrize(
+    "exception", [KeyboardInterrupt(), OSError(28, "No space left on device")]
+)
+def test_interrupted_save_keeps_the_previous_file(
+    tmp_path, monkeypatch, digits, suffix, exception
+):
+    X, y = digits
+    old, new = _small().fit(X, y), _small(random_state=1).fit(X, y)
+    path = save(old, tmp_path / f"model{suffix}")
+    before = path.read_bytes()
+    monkeypatch.setattr(persistence, "_write", _interrupting_writer(exception))
+    with pytest.raises(type(exception)):
+        save(new, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name]  # no temporary file left behind
+    monkeypatch.undo()
+    _assert_same_model(old, load(path), X)
+
+
+def test_interrupted_first_save_leaves_no_file(tmp_path, monkeypatch, fitted):
+    writer = _interrupting_writer(KeyboardInterrupt())
+    monkeypatch.setattr(persistence, "_write", writer)
+    with pytest.raises(KeyboardInterrupt):
+        save(fitted, tmp_path / "model.joblib")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_killed_process_leaves_the_previous_file_intact(tmp_path, digits):
+    """A process killed mid-write (no cleanup runs) cannot damage the target."""
+    X, y = digits
+    old = _small().fit(X, y)
+    path = save(old, tmp_path / "model.joblib")
+    before = path.read_bytes()
+    script = textwrap.dedent(
+        """
+        import io, os, signal, sys
+        import numpy as np
+        from skmlp import ScratchMLPClassifier, persistence
+
+        real_write = persistence._write
+
+        def write(obj, fh, path, compress):
+            buffer = io.BytesIO()
+            real_write(obj, buffer, path, compress)
+            fh.write(buffer.getvalue()[:1000])
+            fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        persistence._write = write
+        rng = np.random.default_rng(0)
+        X, y = rng.normal(size=(30, 64)), np.arange(30) % 2
+        clf = ScratchMLPClassifier(hidden_layers=(8,), epochs=1).fit(X, y)
+        persistence.save(clf, sys.argv[1])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, timeout=120
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()
+    assert path.read_bytes() == before
+    _assert_same_model(old, load(path), X)
