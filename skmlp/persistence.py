@@ -147,14 +147,25 @@ def save(obj, path, *, compress=None):
 
 def _write(obj, fh, path, compress):
     if _format(path) == "skops":
-        import skops.io as sio
-
-        sio.dump(obj, fh)
+        _skops_io().dump(obj, fh)
         return
     if compress is None:
         method = _JOBLIB_COMPRESSORS.get(path.suffix.lower())
         compress = (method, 3) if method else 0
     joblib.dump(obj, fh, compress=compress)
+
+
+def _skops_io():
+    # skops is optional: only .skops files need it.
+    try:
+        import skops.io
+    except ImportError as exc:
+        raise ImportError(
+            "Files with the suffix .skops need the skops package: "
+            "pip install 'skmlp[skops]' (or pip install skops), or save with "
+            "another suffix, such as .joblib."
+        ) from exc
+    return skops.io
 
 
 def _fsync_directory(directory):
@@ -216,7 +227,7 @@ def load(path, trusted=None):
 
 
 def _load_skops(path, trusted):
-    import skops.io as sio
+    sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:

@@ -233,6 +233,16 @@ def test_skops_refuses_types_beyond_the_trusted_ones(tmp_path, digits):
     assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
 
 
+def test_skops_suffix_without_skops_says_what_to_install(tmp_path, monkeypatch, fitted):
+    path = save(fitted, tmp_path / "m.skops")
+    monkeypatch.setitem(sys.modules, "skops.io", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'skmlp\[skops\]'"):
+        save(fitted, tmp_path / "new.skops")
+    with pytest.raises(ImportError, match="need the skops package"):
+        load(path)
+    assert os.listdir(tmp_path) == ["m.skops"]
+
+
 # --------------------------------------------------------------------------
 # Versions and damaged state
 
