@@ -39,7 +39,7 @@ def _new_axes(ncols=1, figsize=None):
 
 
 def show_digits(images, labels=None, *, n=None, ncols=None, random_state=None,
-                ax=None, cmap="gray"):
+                ax=None, cmap="gray", label_format="Label = {}"):
     """Show images in a grid, each titled with its label (the notebook's Q1).
 
     Parameters
@@ -60,6 +60,8 @@ def show_digits(images, labels=None, *, n=None, ncols=None, random_state=None,
         Where to draw; None creates a figure.
     cmap : str or Colormap, default='gray'
         Colormap of the pixels.
+    label_format : str, default='Label = {}'
+        How to write a label above its image, with :meth:`str.format`.
 
     Returns
     -------
@@ -114,7 +116,7 @@ def show_digits(images, labels=None, *, n=None, ncols=None, random_state=None,
         for k, i in enumerate(index):
             row, column = divmod(k, ncols)
             ax.text(column * column_step + width / 2, row * row_step - 1,
-                    f"Label = {labels[i]}", ha="center", va="bottom")
+                    label_format.format(labels[i]), ha="center", va="bottom")
     return ax
 
 
