@@ -16,11 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import ConvergenceWarning
 
-from skmlp import ScratchMLPClassifier
-
-preprocessing = pytest.importorskip(
-    "skmlp.preprocessing", reason="skmlp.preprocessing is not importable"
-)
+from skmlp import ScratchMLPClassifier, preprocessing
 
 SETTINGS = {
     "deadline": None,  # fitting time varies with the machine's load

@@ -19,16 +19,10 @@ from sklearn.pipeline import make_pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
 import skmlp
-from skmlp import ScratchMLPClassifier, persistence
+from skmlp import ScratchMLPClassifier, persistence, preprocessing
 from skmlp.persistence import TRUSTED_TYPES, InconsistentVersionWarning, load, save
 
 CLASSIFIER = "skmlp.classifier.ScratchMLPClassifier"
-
-
-def _preprocessing():
-    return pytest.importorskip(
-        "skmlp.preprocessing", reason="skmlp.preprocessing is not importable"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +61,7 @@ def test_joblib_and_skops_load_identically_in_a_fresh_process(tmp_path, digits):
     X, y = digits
     images = (X.reshape(-1, 8, 8) * 255).astype(np.uint8)
     labels = np.array(["zero", "one", "two"])[y]
-    pipe = make_pipeline(_preprocessing().ImageVectorizer(), _small())
+    pipe = make_pipeline(preprocessing.ImageVectorizer(), _small())
     models = {
         "clf.joblib": (_small().fit(X, y), X),
         "strings.joblib.gz": (_small().fit(X, labels), X),
@@ -191,7 +185,6 @@ def test_skops_feature_names_are_plain_data(fitted, digits):
 
 def test_skops_pipeline_with_image_vectorizer(tmp_path, digits):
     X, y = digits
-    preprocessing = _preprocessing()
     images = X.reshape(-1, 8, 8)
     pipe = make_pipeline(preprocessing.ImageVectorizer(), _small()).fit(images, y)
     path = save(pipe, tmp_path / "pipe.skops")
@@ -203,7 +196,6 @@ def test_skops_pipeline_with_image_vectorizer(tmp_path, digits):
 
 
 def test_trusted_types_name_skmlp_classes():
-    preprocessing = _preprocessing()
     classes = [
         ScratchMLPClassifier,
         preprocessing.ImageVectorizer,

@@ -61,17 +61,17 @@ def test_divergence_stops_training_with_an_error_naming_eta(digits, solver):
 def test_divergence_in_a_later_epoch_keeps_the_last_good_weights(digits, monkeypatch):
     X, y = digits
     reference = _small(epochs=2).fit(X, y)
+    clf = _small()
     real_epoch, calls = _network.train_epoch, []
 
     def poisoned_third_epoch(*args, **kwargs):
         calls.append(1)
         result = real_epoch(*args, **kwargs)
         if len(calls) == 3:
-            args[4][0][...] = np.nan  # the coefs, updated in place
+            clf.coefs_[0][0, 0] = np.nan  # the weights are updated in place
         return result
 
     monkeypatch.setattr(_network, "train_epoch", poisoned_third_epoch)
-    clf = _small()
     with pytest.raises(ValueError, match="Training diverged in epoch 3"):
         clf.fit(X, y)
     assert clf.n_iter_ == 2
