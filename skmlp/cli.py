@@ -344,8 +344,11 @@ def _add_bench(commands):
             and callable(getattr(benchmark, "run", None))):
         return
     doc = (benchmark.__doc__ or "").strip()
+    # The docstring's first line, in the style of the other commands' help.
+    summary = doc.splitlines()[0] if doc else "Benchmarks."
+    summary = summary.removeprefix("``skmlp bench``:").strip().rstrip(".")
     bench = commands.add_parser(
-        "bench", help=doc.splitlines()[0] if doc else "benchmarks",
+        "bench", help=summary[:1].lower() + summary[1:],
         description=doc or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -566,9 +569,9 @@ def _confusion_text(labels, matrix):
 
 def _train(args):
     start = time.perf_counter()
+    data, source = _load_data(args)
     out = _output_dir(args)
     _check_save_target(args.save)  # fail now rather than after training
-    data, source = _load_data(args)
     X_train, y_train, X_test, y_test = _select(data, args.digits)
     load_seconds = time.perf_counter() - start
     params = _classifier_params(args)
@@ -678,8 +681,8 @@ def _dask_context(args):
 
 def _grid(args):
     start = time.perf_counter()
-    out = _output_dir(args)
     data, source = _load_data(args)
+    out = _output_dir(args)
     X_train, y_train, X_test, y_test = _select(data, args.digits)
     fixed = {"random_state": args.seed} if args.seed is not None else {}
     param_grid = {
@@ -776,8 +779,8 @@ def _pairs(args):
         # Each pair once, smaller digit first: 7-1 is 1-7.
         pairs = list(dict.fromkeys(tuple(sorted(pair)) for pair in
                                    args.pairs or NOTEBOOK_ACCURACY))
-    out = _output_dir(args)
     data, source = _load_data(args)
+    out = _output_dir(args)
     params = _classifier_params(args)
     print(f"{len(pairs)} pair(s) from {source}; {ScratchMLPClassifier(**params)!r}")
 
@@ -891,11 +894,11 @@ def _write_pairs(out, results, summary, run):
 def _show(args):
     from .plotting import show_digits
 
-    out = _output_dir(args)
     ((x_train, y_train), _), source = _load_data(args)
     if args.n > len(x_train):
         raise CommandError(f"argument --n: at most {len(x_train)} images; got "
                            f"{args.n}", EXIT_USAGE)
+    out = _output_dir(args)
     index = check_random_state(args.seed).choice(len(x_train), args.n, replace=False)
     ncols = min(args.n, 10)
     nrows = -(-args.n // ncols)

@@ -215,10 +215,19 @@ def test_missing_mnist_file(capsys, tmp_path):
 
 
 def test_bad_environment_variable_is_not_a_usage_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SKMLP_MNIST", str(tmp_path / "nowhere.npz"))
-    status, _, stderr = run(capsys, "show", "--out", tmp_path)
+    status, _, stderr = run(capsys, "train")
     assert status == 1 and stderr.count("\n") == 1
     assert "nowhere.npz" in stderr
+    assert not (tmp_path / "skmlp-runs").exists()  # no empty run folder
+
+
+def test_show_more_images_than_there_are(capsys, tmp_path):
+    status, _, stderr = run(capsys, "show", "--sample", "--n", "5001",
+                            "--out", tmp_path / "digits")
+    assert status == 2 and "at most 5000 images" in stderr
+    assert not (tmp_path / "digits").exists()
 
 
 def test_save_into_a_missing_folder_fails_before_training(capsys, tmp_path,
