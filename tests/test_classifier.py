@@ -65,7 +65,8 @@ def test_softmax_for_ten_classes(digits_all):
     assert clf.score(X_test, y_test) >= 0.95
     proba = clf.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1)
-    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X_test))
+    predicted = clf.predict(X_test)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], predicted)
 
 
 def test_string_labels_and_binary_probabilities(digits_pair):
@@ -80,7 +81,8 @@ def test_string_labels_and_binary_probabilities(digits_pair):
     # Column 1 is the sigmoid output p, column 0 is 1 - p.
     p = clf._forward(X_test)[:, 0]
     np.testing.assert_array_equal(proba[:, 1], p)
-    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X_test))
+    predicted = clf.predict(X_test)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], predicted)
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba)
 
 
