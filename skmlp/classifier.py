@@ -174,11 +174,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     >>> from skmlp import ScratchMLPClassifier
     >>> X, y = load_digits(n_class=2, return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
-    >>> clf = ScratchMLPClassifier(hidden_layers=(32,), random_state=0)
-    >>> clf.fit(X_train, y_train).score(X_test, y_test)
+    >>> clf = ScratchMLPClassifier(random_state=0).fit(X_train, y_train)
+    >>> clf.score(X_test, y_test)
     1.0
-    >>> clf.predict_proba(X_test[:1]).round(3)
-    array([[1., 0.]])
+    >>> clf.predict(X_test[:5])
+    array([0, 1, 0, 0, 0])
+    >>> clf.predict_proba(X_test[:2]).round(2)
+    array([[1., 0.],
+           [0., 1.]])
     """
 
     _parameter_constraints = {
