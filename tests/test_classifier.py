@@ -218,13 +218,24 @@ def test_saturated_collapse_warns_naming_eta():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 1, (1200, 784))
     y = (X[:, :392].sum(axis=1) > X[:, 392:].sum(axis=1)).astype(int)
-    clf = ScratchMLPClassifier(
-        init="uniform", solver="sgd", eta=0.01, batch_size=1000, epochs=3,
-        random_state=1,
-    )
-    with pytest.warns(ConvergenceWarning, match=r"single class.*eta=0\.01"):
-        clf.fit(X, y)
-    assert len(np.unique(clf.predict(X))) == 1
+    collapsed = 0
+    for seed in range(4):
+        clf = ScratchMLPClassifier(
+            init="uniform", solver="sgd", eta=0.01, batch_size=1000, epochs=3,
+            random_state=seed,
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+        messages = [str(w.message) for w in caught
+                    if issubclass(w.category, ConvergenceWarning)]
+        if len(np.unique(clf.predict(X))) == 1:
+            collapsed += 1
+            assert len(messages) == 1
+            assert "single class" in messages[0] and "eta=0.01" in messages[0]
+        else:
+            assert messages == []
+    assert collapsed >= 1  # most seeds collapse, as in the notebook
     # The default initialisation learns the same problem.
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
