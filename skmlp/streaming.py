@@ -203,7 +203,8 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
     >>> from skmlp import ScratchMLPClassifier
     >>> from skmlp.streaming import fit_memmap
     >>> X, y = load_digits(n_class=2, return_X_y=True)
-    >>> folder = tempfile.mkdtemp()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = tmp.name
     >>> np.save(f"{folder}/X.npy", (X / 16).astype(np.float32))
     >>> np.save(f"{folder}/y.npy", y)
     >>> clf = ScratchMLPClassifier(hidden_layers=(16,), eta=0.01, random_state=0)
@@ -213,6 +214,7 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
     20
     >>> clf.score(X / 16, y) > 0.95
     True
+    >>> tmp.cleanup()
     """
     if not hasattr(estimator, "partial_fit"):
         raise TypeError(
