@@ -20,7 +20,12 @@ Every array the training loop touches is allocated once per call in a
 :class:`Workspace` and reused across batches; the weights are updated in place.
 """
 
+from contextlib import nullcontext
+from functools import cache
+from itertools import pairwise
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ._activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 
@@ -52,7 +57,7 @@ def init_params(layer_sizes, init, activation, rng, dtype):
     """
     coefs, intercepts = [], []
     n_layers = len(layer_sizes) - 1
-    for layer, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+    for layer, (fan_in, fan_out) in enumerate(pairwise(layer_sizes)):
         if init == "uniform":
             W = rng.uniform(-1.0, 1.0, (fan_in, fan_out))
             b = rng.uniform(-1.0, 1.0, fan_out)
@@ -85,7 +90,7 @@ def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
     Y = X
     outputs = []
     last = len(coefs) - 1
-    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+    for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         Z = (
             np.empty((n, W.shape[1]), dtype=dtype)
             if out is None
@@ -103,6 +108,18 @@ def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
 # Backpropagation
 
 
+def _times_transpose(delta, W, out):
+    """``delta @ W.T`` into ``out``.
+
+    With one output unit this is an outer product, which a broadcast multiply
+    computes exactly (one rounding per element, as the matrix product) at a
+    third of the cost of the BLAS call.
+    """
+    if W.shape[1] == 1 and delta.dtype == W.dtype == out.dtype:
+        return np.multiply(delta, W.T, out=out)
+    return np.matmul(delta, W.T, out=out)
+
+
 def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
              out_activation, alpha):
     """Gradients of the batch cost, written into ``ws.coef_grads`` and
@@ -118,18 +135,43 @@ def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
     delta = OUTPUT_DELTAS[(loss, out_activation)](T, y_prob, ws.deltas[-1][:n])
     if sample_weight is not None:
         delta *= sample_weight[:, None]
+    inputs = [X, *outputs[:-1]]
+    keep = _rows_with_error(delta)
+    if keep is not None:
+        delta, inputs = delta[keep], [Y[keep] for Y in inputs]
     for layer in range(len(coefs) - 1, -1, -1):
-        Y_prev = X if layer == 0 else outputs[layer - 1]
+        Y_prev = inputs[layer]
         np.matmul(Y_prev.T, delta, out=ws.coef_grads[layer])
         np.sum(delta, axis=0, out=ws.intercept_grads[layer])
         if alpha:
             ws.coef_grads[layer] += alpha * coefs[layer]
         if layer > 0:
-            previous = np.matmul(delta, coefs[layer].T, out=ws.deltas[layer - 1][:n])
+            previous = _times_transpose(
+                delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
+            )
             delta = DERIVATIVES[activation](Y_prev, previous)
     if alpha:
-        cost += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs)
+        cost += 0.5 * alpha * sum(_squared_norm(W) for W in coefs)
     return cost
+
+
+# Below this share of rows with an error, backpropagate those rows only.
+_SPARSE_ROWS = 0.875
+
+
+def _rows_with_error(delta):
+    """Indices of the rows of the output delta that are not all zero, or None.
+
+    A row whose output delta is exactly zero -- a saturated sigmoid (whose
+    y (1 - y) is 0 in floating point), a zero sample weight -- adds exactly
+    nothing to any gradient: every delta of that sample is zero.  When such
+    rows are many, dropping them before the backward products is cheaper
+    than multiplying by zeros; None means keep every row.
+    """
+    nonzero = delta.any(axis=1)
+    if np.count_nonzero(nonzero) > _SPARSE_ROWS * len(delta):
+        return None
+    return np.flatnonzero(nonzero)
 
 
 # --------------------------------------------------------------------------
@@ -137,6 +179,13 @@ def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
 # so that a fitted estimator pickles and serialises without custom classes.
 
 ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
+
+
+def _squared_norm(a):
+    # einsum's own loop, not BLAS: OpenBLAS runs ddot on several threads, and a
+    # thread that the OS does not schedule at once stalls the call for
+    # milliseconds (x100 on a busy machine) for a few microseconds of work.
+    return float(np.einsum("i,i->", a.ravel(), a.ravel()))
 
 
 def init_optimizer(solver, params):
@@ -162,20 +211,20 @@ def apply_updates(solver, state, params, grads, eta, momentum):
     """
     changes = []
     if solver == "sgd":
-        for p, g, v in zip(params, grads, state["velocities"]):
+        for p, g, v in zip(params, grads, state["velocities"], strict=True):
             g *= -eta
             if momentum:
                 v *= momentum
                 v += g
                 g = v
             p += g
-            changes.append(float(np.vdot(g, g)))
+            changes.append(_squared_norm(g))
         return changes
 
     state["t"] += 1
     t = state["t"]
     step = eta * np.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
-    for p, g, m, v in zip(params, grads, state["m"], state["v"]):
+    for p, g, m, v in zip(params, grads, state["m"], state["v"], strict=True):
         # m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2, without temporaries
         m *= ADAM_BETA1 / (1 - ADAM_BETA1)
         m += g
@@ -189,8 +238,47 @@ def apply_updates(solver, state, params, grads, eta, momentum):
         np.divide(m, g, out=g)
         g *= -step
         p += g
-        changes.append(float(np.vdot(g, g)))
+        changes.append(_squared_norm(g))
     return changes
+
+
+# --------------------------------------------------------------------------
+# BLAS threads
+
+# A product split over BLAS threads finishes when its last thread does: on a
+# busy machine, one that waits for a core stalls the call for a scheduling
+# delay of a few milliseconds.  Threads can at most halve a product's time,
+# so they only pay for products that run longer than such a delay on one
+# core: ~1e8 float32 multiply-adds (2-3 ms; float64 counts double).  Smaller
+# batches train on one thread; see benchmarks/blas_threads.py for figures.
+SINGLE_THREAD_GEMM = 100_000_000
+
+
+def largest_gemm(layer_sizes, batch_size, dtype=np.float32):
+    """Multiply-adds of the largest matrix product of a batch, in float32 units.
+
+    float64 products take twice as long as float32 ones and count double.
+    """
+    largest = max(fan_in * fan_out for fan_in, fan_out in pairwise(layer_sizes))
+    return batch_size * largest * np.dtype(dtype).itemsize // 4
+
+
+@cache
+def _blas_controller():
+    # Inspecting the loaded libraries takes ~1 ms: once per process.
+    return ThreadpoolController()
+
+
+def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
+    """Context to train in: one BLAS thread when a batch's products are small.
+
+    Larger products keep the BLAS's own setting (or the caller's, e.g. from
+    ``threadpoolctl.threadpool_limits``).  The number of threads changes
+    the results by rounding at most: the BLAS may split a sum among threads.
+    """
+    if largest_gemm(layer_sizes, batch_size, dtype) >= SINGLE_THREAD_GEMM:
+        return nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------
@@ -201,14 +289,34 @@ class Workspace:
     """Buffers for one batch, allocated once and reused across batches."""
 
     def __init__(self, layer_sizes, batch_size, dtype):
-        pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        pairs = list(pairwise(layer_sizes))
         self.outputs = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
         self.deltas = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
-        self.coef_grads = [np.empty((fan_in, fan_out), dtype) for fan_in, fan_out in pairs]
+        self.coef_grads = [np.empty(pair, dtype) for pair in pairs]
         self.intercept_grads = [np.empty(fan_out, dtype) for _, fan_out in pairs]
         self.X = np.empty((batch_size, layer_sizes[0]), dtype)
         self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
         self.sample_weight = np.empty(batch_size, dtype)
+
+
+def _batches(X, T, sample_weight, batch_size, order, workspace):
+    """Yield ``(X, T, sample_weight)`` of each mini-batch, in ``order``."""
+    for start in range(0, X.shape[0], batch_size):
+        stop = min(start + batch_size, X.shape[0])
+        if order is None:
+            yield (X[start:stop], T[start:stop],
+                   None if sample_weight is None else sample_weight[start:stop])
+            continue
+        idx, m = order[start:stop], stop - start
+        # mode='clip' (the indices are valid anyway) writes straight into the
+        # buffer; the default mode='raise' gathers into a temporary first.
+        yield (
+            np.take(X, idx, axis=0, out=workspace.X[:m], mode="clip"),
+            np.take(T, idx, axis=0, out=workspace.T[:m], mode="clip"),
+            None if sample_weight is None
+            else np.take(sample_weight, idx, out=workspace.sample_weight[:m],
+                         mode="clip"),
+        )
 
 
 def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
@@ -217,45 +325,35 @@ def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
     """One pass over the data in mini-batches, updating the weights in place.
 
     ``order`` is the permutation of the rows to visit, or None to visit them in
-    their stored order (batches are then views, not copies).
+    their stored order (batches are then views, not copies).  Small batches
+    run on one BLAS thread, see :func:`blas_thread_limit`.
 
     Returns ``(cost, weight_change, n_batches)``: the summed batch costs, and
     the sum over batches and layers of ``||delta W[l]||`` (bias included, as
     in the notebook's augmented W).  A non-finite batch cost stops the epoch
     early and is returned as is.
     """
-    n = X.shape[0]
     params = coefs + intercepts
     grads = workspace.coef_grads + workspace.intercept_grads
     n_layers = len(coefs)
+    layer_sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
     total_cost = total_change = 0.0
     n_batches = 0
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        m = stop - start
-        if order is None:
-            Xb, Tb = X[start:stop], T[start:stop]
-            swb = None if sample_weight is None else sample_weight[start:stop]
-        else:
-            idx = order[start:stop]
-            Xb = np.take(X, idx, axis=0, out=workspace.X[:m])
-            Tb = np.take(T, idx, axis=0, out=workspace.T[:m])
-            swb = (
-                None
-                if sample_weight is None
-                else np.take(sample_weight, idx, out=workspace.sample_weight[:m])
+    with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
+        for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
+                                    workspace):
+            outputs = feedforward(
+                Xb, coefs, intercepts, activation, out_activation,
+                out=workspace.outputs,
             )
-        outputs = feedforward(
-            Xb, coefs, intercepts, activation, out_activation, out=workspace.outputs
-        )
-        cost = backprop(Xb, Tb, swb, coefs, outputs, workspace, activation, loss,
-                        out_activation, alpha)
-        n_batches += 1
-        total_cost += cost
-        if not np.isfinite(cost):
-            break
-        changes = apply_updates(solver, state, params, grads, eta, momentum)
-        total_change += sum(
-            np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
-        )
+            cost = backprop(Xb, Tb, swb, coefs, outputs, workspace, activation,
+                            loss, out_activation, alpha)
+            n_batches += 1
+            total_cost += cost
+            if not np.isfinite(cost):
+                break
+            changes = apply_updates(solver, state, params, grads, eta, momentum)
+            total_change += sum(
+                np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
+            )
     return total_cost, total_change, n_batches

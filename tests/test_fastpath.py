@@ -1,0 +1,333 @@
+"""The fast training and prediction paths compute what the plain formulas do.
+
+The training loop works in place in reused buffers, multiplies by masks
+instead of assigning through them, gathers batches with ``np.take`` and may
+run on one BLAS thread; here each of those is checked against a plain NumPy
+epoch written straight from the mathematics (``_network``'s docstring), and
+prediction in chunks against prediction in one piece.  Memory: fitting does
+not copy a float32 C-contiguous ``X``, and predicting needs memory for one
+chunk of rows, not for the activations of all of them.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from skmlp import ScratchMLPClassifier, _network, classifier
+from skmlp._activations import DERIVATIVES
+
+# --------------------------------------------------------------------------
+# A plain epoch: fresh arrays, fancy indexing, boolean assignment.
+
+
+def _plain_epoch(X, T, coefs, intercepts, velocities, order, batch_size, eta,
+                 momentum):
+    cost = change = 0.0
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        inputs, Y = [X[idx]], X[idx]
+        for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            Z = Y @ W + b
+            Y = 1 / (1 + np.exp(-Z)) if layer == len(coefs) - 1 else np.maximum(Z, 0)
+            inputs.append(Y)
+        error = Y - T[idx]
+        cost += 0.5 * float(np.sum(error**2))
+        delta = error * Y * (1 - Y)
+        steps = []
+        for layer in range(len(coefs) - 1, -1, -1):
+            grad_W, grad_b = inputs[layer].T @ delta, delta.sum(axis=0)
+            if layer > 0:
+                delta = delta @ coefs[layer].T
+                delta[inputs[layer] <= 0] = 0
+            steps.append((layer, grad_W, grad_b))
+        for layer, grad_W, grad_b in steps:
+            v_W, v_b = velocities[layer]
+            v_W[...] = momentum * v_W - eta * grad_W
+            v_b[...] = momentum * v_b - eta * grad_b
+            coefs[layer] += v_W
+            intercepts[layer] += v_b
+            change += np.sqrt(np.sum(v_W**2) + np.sum(v_b**2))
+    return cost, change
+
+
+def _problem(dtype, n=230, sizes=(30, 16, 8, 1), seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, sizes[0])).astype(dtype)
+    T = (X[:, :1] + X[:, 1:2] > 0).astype(dtype)
+    coefs, intercepts = _network.init_params(list(sizes), "auto", "relu", rng, dtype)
+    intercepts = [rng.normal(0, 0.1, b.shape).astype(dtype) for b in intercepts]
+    return X, T, coefs, intercepts, rng.permutation(n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_epoch_equals_the_plain_formulas(dtype, momentum):
+    X, T, coefs, intercepts, order = _problem(dtype)
+    batch_size, eta = 64, 0.01  # 4 batches, the last one short
+    plain_W, plain_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
+    velocities = [(np.zeros_like(W), np.zeros_like(b))
+                  for W, b in zip(coefs, intercepts, strict=True)]
+    plain_cost, plain_change = _plain_epoch(
+        X, T, plain_W, plain_b, velocities, order, batch_size, eta, momentum
+    )
+
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    state = _network.init_optimizer("sgd", coefs + intercepts)
+    cost, change, n_batches = _network.train_epoch(
+        X, T, None, coefs, intercepts, state, solver="sgd", eta=eta,
+        momentum=momentum, alpha=0.0, activation="relu", loss="squared_error",
+        out_activation="sigmoid", batch_size=batch_size, order=order,
+        workspace=_network.Workspace(sizes, batch_size, dtype),
+    )
+    assert n_batches == 4
+    # The same operations in the same order: the weights agree to the last
+    # bit but for the compiler's freedom in fusing a multiply-add (1 ulp).
+    eps = np.finfo(dtype).eps
+    for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=4 * eps, atol=4 * eps)
+    # Sums over a batch, whose order of summation may differ.
+    assert cost == pytest.approx(plain_cost, rel=100 * eps)
+    assert change == pytest.approx(plain_change, rel=100 * eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_derivative_is_exactly_the_masked_assignment(dtype):
+    rng = np.random.default_rng(0)
+    Y = np.maximum(rng.normal(size=(50, 40)), 0).astype(dtype)
+    delta = rng.normal(size=Y.shape).astype(dtype)
+    expected = delta.copy()
+    expected[Y <= 0] = 0
+    got = DERIVATIVES["relu"](Y, delta)
+    assert got is delta
+    np.testing.assert_array_equal(got, expected)
+    assert 0 < np.count_nonzero(got) < got.size
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_single_output_delta_product_is_exact(dtype):
+    # delta @ W.T with one output unit is an outer product, computed by a
+    # broadcast multiply: one rounding per element, as in the BLAS call.
+    rng = np.random.default_rng(0)
+    delta = rng.normal(size=(70, 1)).astype(dtype)
+    W = rng.normal(size=(30, 1)).astype(dtype)
+    out = np.empty((70, 30), dtype)
+    got = _network._times_transpose(delta, W, out)
+    assert got is out
+    np.testing.assert_array_equal(got, delta @ W.T)
+    # More output units: the matrix product itself.
+    delta3, W3 = rng.normal(size=(70, 3)), rng.normal(size=(30, 3))
+    np.testing.assert_array_equal(
+        _network._times_transpose(delta3, W3, np.empty((70, 30))), delta3 @ W3.T
+    )
+
+
+def test_unshuffled_and_shuffled_batches_agree():
+    # shuffle=False visits the rows in order as views; an identity `order`
+    # gathers the same rows into the buffer: the same weights, bit for bit.
+    X, T, coefs, intercepts, _ = _problem(np.float64)
+    results = []
+    for order in (None, np.arange(len(X))):
+        W, b = [c.copy() for c in coefs], [c.copy() for c in intercepts]
+        sizes = [X.shape[1], *(c.shape[1] for c in W)]
+        _network.train_epoch(
+            X, T, None, W, b, _network.init_optimizer("sgd", W + b), solver="sgd",
+            eta=0.01, momentum=0.5, alpha=0.0, activation="relu",
+            loss="squared_error", out_activation="sigmoid", batch_size=50,
+            order=order, workspace=_network.Workspace(sizes, 50, np.float64),
+        )
+        results.append(W + b)
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _gradients(X, T, sw, coefs, intercepts):
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    ws = _network.Workspace(sizes, len(X), X.dtype)
+    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
+    cost = _network.backprop(X, T, sw, coefs, outputs, ws, "relu", "squared_error",
+                             "sigmoid", 0.1)
+    return cost, [g.copy() for g in ws.coef_grads + ws.intercept_grads]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("zero_rows", ["saturated", "zero weight"])
+def test_rows_without_error_are_skipped_exactly(monkeypatch, dtype, zero_rows):
+    X, T, coefs, intercepts, _ = _problem(dtype)
+    sw = None
+    if zero_rows == "saturated":
+        # A huge output bias drives y_hat to exactly 1.0 wherever the
+        # first layer does not pull it back: (y - y_hat) y_hat (1 - y_hat) = 0.
+        intercepts[-1][:] = 60
+        coefs[-1][: coefs[-1].shape[0] // 2] *= -40
+    else:
+        sw = np.where(np.arange(len(X)) % 3 == 0, 1.5, 0.0).astype(dtype)
+    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
+    delta = _network.OUTPUT_DELTAS["squared_error", "sigmoid"](
+        T, outputs[-1], np.empty_like(T))
+    if sw is not None:
+        delta *= sw[:, None]
+    kept = _network._rows_with_error(delta)
+    assert kept is not None and 0 < len(kept) < 0.8 * len(X), "nothing to skip"
+
+    cost, skipped = _gradients(X, T, sw, coefs, intercepts)
+    monkeypatch.setattr(_network, "_SPARSE_ROWS", -1.0)  # keep every row
+    assert _network._rows_with_error(delta) is None
+    full_cost, full = _gradients(X, T, sw, coefs, intercepts)
+    assert cost == full_cost
+    # The same sums without their zero terms: equal but for the order of
+    # summation inside the products.
+    eps = np.finfo(dtype).eps
+    for a, b in zip(skipped, full, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=20 * eps * np.abs(b).max())
+        assert np.abs(b).max() > 0
+
+
+def test_a_batch_without_error_has_zero_gradients():
+    X, T, coefs, intercepts, _ = _problem(np.float64)
+    sw = np.zeros(len(X))
+    cost, grads = _gradients(X, T, sw, coefs, intercepts)
+    assert cost == pytest.approx(0.05 * sum(np.sum(W**2) for W in coefs))
+    # Only the L2 penalty (alpha = 0.1) is left.
+    for g, W in zip(grads, coefs, strict=False):
+        np.testing.assert_allclose(g, 0.1 * W)
+    for g in grads[len(coefs):]:
+        np.testing.assert_array_equal(g, 0)
+
+
+# --------------------------------------------------------------------------
+# BLAS threads
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info()
+            if pool["user_api"] == "blas"]
+
+
+def test_small_batches_train_on_one_blas_thread(monkeypatch):
+    sizes = [784, 500, 250, 1]
+    assert _network.largest_gemm(sizes, 64) == 64 * 784 * 500
+    assert _network.largest_gemm(sizes, 64, np.float64) == 2 * 64 * 784 * 500
+    threshold = _network.SINGLE_THREAD_GEMM
+    small, large = threshold // (784 * 500), threshold // (784 * 500) + 1
+    assert _network.largest_gemm(sizes, small) < threshold
+    assert _network.largest_gemm(sizes, large) >= threshold
+    before = _blas_threads()
+    with _network.blas_thread_limit(sizes, small):
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+    with _network.blas_thread_limit(sizes, large):
+        assert _blas_threads() == before
+    # float64 products take twice as long: threads pay from half the batch.
+    with _network.blas_thread_limit(sizes, large // 2 + 1, np.float64):
+        assert _blas_threads() == before
+
+    # And the limit is in force while train_epoch runs its batches.
+    seen = []
+    real_feedforward = _network.feedforward
+
+    def spy(*args, **kwargs):
+        seen.append(set(_blas_threads()))
+        return real_feedforward(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "feedforward", spy)
+    X, T, coefs, intercepts, order = _problem(np.float64)
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    _network.train_epoch(
+        X, T, None, coefs, intercepts,
+        _network.init_optimizer("sgd", coefs + intercepts),
+        solver="sgd", eta=0.01, momentum=0.0, alpha=0.0, activation="relu",
+        loss="squared_error", out_activation="sigmoid", batch_size=64, order=order,
+        workspace=_network.Workspace(sizes, 64, np.float64),
+    )
+    assert seen and all(threads == {1} for threads in seen)
+
+
+def test_thread_limit_changes_the_result_by_rounding_only():
+    # The BLAS may split a sum among its threads, which changes the last bit
+    # of some weights (and only that): one thread or several, the same fit.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 500)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    # Large enough for the BLAS's own threads (when it has several).
+    assert _network.largest_gemm([500, 400, 1], 500) >= _network.SINGLE_THREAD_GEMM
+    fits = []
+    for threads in (1, None):
+        with threadpool_limits(threads):
+            clf = ScratchMLPClassifier(hidden_layers=(400,), solver="sgd",
+                                       eta=1e-3, batch_size=500, epochs=2,
+                                       random_state=0).fit(X, y)
+        fits.append(clf.coefs_ + clf.intercepts_)
+    for a, b in zip(*fits, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * np.abs(b).max())
+
+
+# --------------------------------------------------------------------------
+# Prediction in chunks
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_prediction_equals_one_piece(monkeypatch, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 20)).astype(dtype)
+    y = np.where(X[:, 0] * X[:, 1] > 0, "a", "b")
+    clf = ScratchMLPClassifier(hidden_layers=(30, 20), batch_size=100, epochs=5,
+                               random_state=0).fit(X, y)
+    monkeypatch.setattr(classifier, "_PREDICT_CHUNK", 10**9)
+    whole_proba, whole = clf.predict_proba(X), clf.predict(X)
+    monkeypatch.setattr(classifier, "_PREDICT_CHUNK", 37)
+    chunked_proba, chunked = clf.predict_proba(X), clf.predict(X)
+    np.testing.assert_array_equal(chunked, whole)
+    assert len(np.unique(whole)) == 2
+    # A row's products do not depend on its neighbours: equal to the ulp.
+    np.testing.assert_allclose(chunked_proba, whole_proba, rtol=0,
+                               atol=4 * np.finfo(dtype).eps)
+
+
+def test_prediction_needs_memory_for_a_chunk_not_for_all_rows():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 10)).astype(np.float32)
+    clf = ScratchMLPClassifier(hidden_layers=(256,), epochs=1,
+                               random_state=0).fit(X, X[:, 0] > 0)
+    X_big = rng.normal(size=(60_000, 10)).astype(np.float32)
+    all_activations = X_big.shape[0] * 256 * X_big.itemsize  # 61 MB
+    tracemalloc.start()
+    try:
+        clf.predict(X_big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    chunk = classifier._PREDICT_CHUNK * 256 * X_big.itemsize  # 4 MB
+    assert peak < 3 * chunk + X_big.shape[0] * 16, (peak, chunk)
+    assert peak < all_activations / 5
+
+
+# --------------------------------------------------------------------------
+# Memory of fit
+
+
+def _fit_peak(X, y, **params):
+    clf = ScratchMLPClassifier(hidden_layers=(16,), solver="sgd", eta=1e-4,
+                               batch_size=500, epochs=1, random_state=0, **params)
+    tracemalloc.start()
+    try:
+        clf.fit(X, y)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_fit_does_not_copy_float32_data():
+    rng = np.random.default_rng(0)
+    X = rng.random((25_000, 784), dtype=np.float32)  # 78 MB
+    y = rng.integers(0, 2, len(X))
+    assert X.flags.c_contiguous
+    # Shuffling permutes indices and gathers one batch at a time.
+    assert _fit_peak(X, y) < 0.1 * X.nbytes
+    assert _fit_peak(X, y, shuffle=False) < 0.1 * X.nbytes
+    # Early stopping splits off a validation set: one copy of X at most.
+    assert _fit_peak(X, y, early_stopping=True) < 1.1 * X.nbytes
