@@ -20,6 +20,7 @@ Every array the training loop touches is allocated once per call in a
 :class:`Workspace` and reused across batches; the weights are updated in place.
 """
 
+import copy
 from contextlib import nullcontext
 from functools import cache
 from itertools import pairwise
@@ -297,6 +298,12 @@ class Workspace:
         self.X = np.empty((batch_size, layer_sizes[0]), dtype)
         self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
         self.sample_weight = np.empty(batch_size, dtype)
+        # The non-blank input columns of a batch and their first-layer
+        # weights and gradients (see _batch_step), reshaped to fit each batch.
+        first = layer_sizes[0] * layer_sizes[1]
+        self.X_active = np.empty(batch_size * layer_sizes[0], dtype)
+        self.W_active = np.empty(first, dtype)
+        self.grad_active = np.empty(first, dtype)
 
 
 def _batches(X, T, sample_weight, batch_size, order, workspace):
@@ -317,6 +324,55 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
             else np.take(sample_weight, idx, out=workspace.sample_weight[:m],
                          mode="clip"),
         )
+
+
+# A batch whose inputs are zero in more than this share of the columns (the
+# blank border of digit images) multiplies only its other columns.
+_BLANK_COLUMNS = 0.1
+
+
+def _active_columns(X):
+    """Indices of the columns of ``X`` that are not all zero, or None.
+
+    A column of zeros contributes nothing to the first layer's products and
+    gets an exactly zero weight gradient; None means too few such columns to
+    be worth leaving out.
+    """
+    active = X.any(axis=0)
+    if np.count_nonzero(active) >= (1 - _BLANK_COLUMNS) * X.shape[1]:
+        return None
+    return np.flatnonzero(active)
+
+
+def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
+                out_activation, alpha):
+    """Feedforward and backpropagation of one batch; returns its cost.
+
+    With blank input columns, the first layer multiplies only the other
+    columns (and their rows of weights), and the blank columns' weights get
+    a zero gradient: the same sums without their zero terms.  The L2 penalty
+    needs every weight, so ``alpha > 0`` always takes the full products.
+    """
+    active = None if alpha else _active_columns(X)
+    if active is not None:
+        m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
+        X = np.take(X, active, axis=1, mode="clip",
+                    out=ws.X_active[:m * k].reshape(m, k))
+        coefs = [np.take(coefs[0], active, axis=0, mode="clip",
+                         out=ws.W_active[:k * fan_out].reshape(k, fan_out)),
+                 *coefs[1:]]
+        full, ws = ws, copy.copy(ws)
+        ws.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
+                         *ws.coef_grads[1:]]
+    outputs = feedforward(X, coefs, intercepts, activation, out_activation,
+                          out=ws.outputs)
+    cost = backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
+                    out_activation, alpha)
+    if active is not None:
+        grad = full.coef_grads[0]
+        grad.fill(0)
+        grad[active] = ws.coef_grads[0]
+    return cost
 
 
 def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
@@ -342,12 +398,8 @@ def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
     with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
-            outputs = feedforward(
-                Xb, coefs, intercepts, activation, out_activation,
-                out=workspace.outputs,
-            )
-            cost = backprop(Xb, Tb, swb, coefs, outputs, workspace, activation,
-                            loss, out_activation, alpha)
+            cost = _batch_step(Xb, Tb, swb, coefs, intercepts, workspace,
+                               activation, loss, out_activation, alpha)
             n_batches += 1
             total_cost += cost
             if not np.isfinite(cost):

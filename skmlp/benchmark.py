@@ -34,6 +34,7 @@ import time
 import tracemalloc
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from itertools import pairwise
 
 import numpy as np
@@ -267,22 +268,49 @@ def _can_reset_peak_rss():
         return False
 
 
+@contextmanager
+def limit_threads(threads, torch=False):
+    """Run with at most ``threads`` BLAS / OpenMP threads (None: no limit).
+
+    PyTorch keeps its own thread pool, limited with ``torch.set_num_threads``
+    when ``torch`` is true.
+    """
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    previous = None
+    if torch:
+        import torch as torch_module
+
+        previous = torch_module.get_num_threads()
+        torch_module.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        if previous is not None:
+            torch_module.set_num_threads(previous)
+
+
 def _fit_peak_memory(implementation, X, y, config):
     """Peak extra memory, in bytes, of one fit: the child process's body."""
     fit, _ = _TRAINERS[implementation]
     X.sum()  # X resident before the baseline is taken
     if implementation == "torch":
         import torch  # noqa: F401  (its import is not the fit's memory)
-    if _can_reset_peak_rss():
-        baseline = _vm_status()["VmRSS"]
-        fit(X, y, config)
-        return _vm_status()["VmHWM"] - baseline
-    tracemalloc.start()
-    try:
-        fit(X, y, config)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    with limit_threads(config["threads"], torch=implementation == "torch"):
+        if _can_reset_peak_rss():
+            baseline = _vm_status()["VmRSS"]
+            fit(X, y, config)
+            return _vm_status()["VmHWM"] - baseline
+        tracemalloc.start()
+        try:
+            fit(X, y, config)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
 
 def memory_method():
@@ -348,9 +376,54 @@ def _time_predict(predict, model, X):
     return time.perf_counter() - start, labels
 
 
+def _timed_rounds(names, data, config, repeats):
+    """Fit and predict with each implementation, round-robin over dtypes."""
+    times = {(name, dtype): {"fit": [], "predict": []}
+             for dtype in data for name in names}
+    accuracy = {}
+    for _ in range(repeats):
+        for dtype, (X, y) in data.items():
+            for name in names:
+                fit, predict = _TRAINERS[name]
+                seconds, model = fit(X, y, config)
+                predict_seconds, labels = _time_predict(predict, model, X)
+                times[name, dtype]["fit"].append(seconds)
+                times[name, dtype]["predict"].append(predict_seconds)
+                if labels is not None:
+                    accuracy[name, dtype] = float(np.mean(labels == y))
+    return times, accuracy
+
+
+def _summary(names, data, config, times, accuracy, memory):
+    """One row per implementation and dtype, and skmlp's ratios to the others."""
+    results, ratios = [], {}
+    for dtype, (X, y) in data.items():
+        skmlp_time = statistics.median(times["skmlp", dtype]["fit"])
+        ratios[dtype] = {}
+        for name in names:
+            epoch_time = statistics.median(times[name, dtype]["fit"])
+            peak = _peak_memory(name, X, y, config) if memory else None
+            results.append({
+                "implementation": name,
+                "dtype": dtype,
+                "seconds_per_epoch": epoch_time,
+                "epoch_seconds": times[name, dtype]["fit"],
+                "ratio_to_skmlp": epoch_time / skmlp_time,
+                "predict_images_per_second": (
+                    X.shape[0] / statistics.median(times[name, dtype]["predict"])
+                ),
+                "peak_memory_mb": None if peak is None else peak / 2**20,
+                "train_accuracy": accuracy.get((name, dtype)),
+            })
+            if name != "skmlp":
+                ratios[dtype][f"skmlp/{name}"] = skmlp_time / epoch_time
+    return results, ratios
+
+
 def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
                   batch_size=1000, hidden_layers=(500, 250), torch=None,
-                  memory=True, source="mnist", path=None, seed=0, warmup=True):
+                  threads=None, memory=True, source="mnist", path=None, seed=0,
+                  warmup=True):
     """Time the implementations side by side; return the results as a dict.
 
     Parameters
@@ -366,6 +439,10 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
     hidden_layers : tuple of int, default=(500, 250)
     torch : bool, default=None
         Include PyTorch; None means when it is installed.
+    threads : int, default=None
+        Limit every implementation to this many BLAS / OpenMP threads (and
+        PyTorch's own pool); None keeps each library's default.  On a machine
+        that others share, one thread gives steadier figures.
     memory : bool, default=True
         Measure each implementation's peak memory in a fit (one extra fit
         per implementation and dtype, in a fresh process).
@@ -393,60 +470,24 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
     config = {
         "epochs": int(epochs), "repeats": int(repeats), "batch_size": int(batch_size),
         "hidden_layers": tuple(int(h) for h in hidden_layers), "seed": int(seed),
+        "threads": None if threads is None else int(threads),
     }
     data = {
         dtype: load_digit_pair(n_samples=n_samples, dtype=dtype, source=source,
                                path=path)
         for dtype in dtypes
     }
-    machine = machine_info()
-    if warmup:
-        quick = {**config, "epochs": 1}
-        for name in names:
+    with limit_threads(config["threads"], torch=torch):
+        machine = machine_info()
+        if warmup:
             X, y = data[dtypes[0]]
-            _TRAINERS[name][0](X, y, quick)
-
-    times = {(name, dtype): {"fit": [], "predict": []}
-             for dtype in dtypes for name in names}
-    accuracy = {}
-    for _ in range(repeats):
-        for dtype in dtypes:
-            X, y = data[dtype]
             for name in names:
-                fit, predict = _TRAINERS[name]
-                seconds, model = fit(X, y, config)
-                predict_seconds, labels = _time_predict(predict, model, X)
-                times[name, dtype]["fit"].append(seconds)
-                times[name, dtype]["predict"].append(predict_seconds)
-                if labels is not None:
-                    accuracy[name, dtype] = float(np.mean(labels == y))
-                del model
+                _TRAINERS[name][0](X, y, {**config, "epochs": 1})
+        times, accuracy = _timed_rounds(names, data, config, repeats)
     machine["load_average_after"] = (
         list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     )
-
-    results, ratios = [], {}
-    for dtype in dtypes:
-        X, y = data[dtype]
-        skmlp_time = statistics.median(times["skmlp", dtype]["fit"])
-        ratios[dtype] = {}
-        for name in names:
-            epoch_time = statistics.median(times[name, dtype]["fit"])
-            peak = _peak_memory(name, X, y, config) if memory else None
-            results.append({
-                "implementation": name,
-                "dtype": dtype,
-                "seconds_per_epoch": epoch_time,
-                "epoch_seconds": times[name, dtype]["fit"],
-                "ratio_to_skmlp": epoch_time / skmlp_time,
-                "predict_images_per_second": (
-                    X.shape[0] / statistics.median(times[name, dtype]["predict"])
-                ),
-                "peak_memory_mb": None if peak is None else peak / 2**20,
-                "train_accuracy": accuracy.get((name, dtype)),
-            })
-            if name != "skmlp":
-                ratios[dtype][f"skmlp/{name}"] = skmlp_time / epoch_time
+    results, ratios = _summary(names, data, config, times, accuracy, memory)
     n, n_features = data[dtypes[0]][0].shape
     config.update(
         n_samples=int(n), n_features=int(n_features), dtypes=list(dtypes),
@@ -523,6 +564,9 @@ def add_arguments(parser):
                         help="mini-batch size (default: 1000)")
     parser.add_argument("--no-torch", action="store_true",
                         help="leave PyTorch out even when it is installed")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit every implementation to N BLAS / OpenMP "
+                             "threads (default: each library's own)")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the peak-memory fits")
     parser.add_argument("--sample", action="store_true",
@@ -539,8 +583,8 @@ def run(args):
     """Run ``skmlp bench`` with parsed ``args``; return the exit status."""
     from .datasets import MNISTNotFoundError
 
-    for option in ("epochs", "repeats", "batch_size"):
-        if getattr(args, option) < 1:
+    for option in ("epochs", "repeats", "batch_size", "threads"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
             print(f"--{option.replace('_', '-')} must be at least 1",
                   file=sys.stderr)
             return 2
@@ -552,7 +596,8 @@ def run(args):
             epochs=args.epochs, repeats=args.repeats,
             dtypes=DTYPES if args.dtype == "both" else (args.dtype,),
             n_samples=args.n_samples, batch_size=args.batch_size,
-            torch=False if args.no_torch else None, memory=not args.no_memory,
+            torch=False if args.no_torch else None, threads=args.threads,
+            memory=not args.no_memory,
             source="sample" if args.sample else "mnist", path=args.mnist,
         )
     except MNISTNotFoundError as exc:

@@ -86,10 +86,11 @@ def test_torch_is_benchmarked_when_installed():
 def test_command_prints_a_table_and_writes_json(tmp_path, capsys):
     parser = benchmark.add_arguments(argparse.ArgumentParser())
     path = tmp_path / "bench.json"
+    before = benchmark.machine_info()["blas"]
     args = parser.parse_args([
         "--sample", "--n-samples", "100", "--epochs", "1", "--repeats", "1",
         "--batch-size", "50", "--dtype", "float32", "--no-torch", "--no-memory",
-        "--json", str(path),
+        "--threads", "1", "--json", str(path),
     ])
     assert benchmark.run(args) == 0
     table = capsys.readouterr().out
@@ -102,9 +103,15 @@ def test_command_prints_a_table_and_writes_json(tmp_path, capsys):
         "floor", "skmlp", "sklearn"]
     assert report["config"]["n_samples"] == 100
     assert report["config"]["sklearn_nesterovs_momentum"] is False
+    # --threads 1 held while timing, and released after.
+    assert report["config"]["threads"] == 1
+    assert {pool["num_threads"] for pool in report["machine"]["blas"]} == {1}
+    assert benchmark.machine_info()["blas"] == before
 
 
 def test_command_rejects_bad_sizes(capsys):
     parser = benchmark.add_arguments(argparse.ArgumentParser())
     assert benchmark.run(parser.parse_args(["--sample", "--epochs", "0"])) == 2
     assert "--epochs" in capsys.readouterr().err
+    assert benchmark.run(parser.parse_args(["--sample", "--threads", "0"])) == 2
+    assert "--threads" in capsys.readouterr().err

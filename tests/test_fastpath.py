@@ -94,6 +94,67 @@ def test_epoch_equals_the_plain_formulas(dtype, momentum):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
+    # Images have a blank border: those columns add nothing to the products
+    # and their weights get no gradient, so the batch skips them.
+    X, T, coefs, intercepts, order = _problem(dtype)
+    X[:, ::3] = 0  # a third of the columns blank everywhere
+    X[np.random.default_rng(1).random(X.shape) < 0.3] = 0  # and sparse pixels
+    batch_size, eta, momentum = 64, 0.01, 0.9
+    plain_W, plain_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
+    velocities = [(np.zeros_like(W), np.zeros_like(b))
+                  for W, b in zip(coefs, intercepts, strict=True)]
+    plain_cost, _ = _plain_epoch(X, T, plain_W, plain_b, velocities, order,
+                                 batch_size, eta, momentum)
+
+    skipped = []
+    real = _network._active_columns
+
+    def spy(Xb):
+        active = real(Xb)
+        skipped.append(Xb.shape[1] - (Xb.shape[1] if active is None else len(active)))
+        return active
+
+    monkeypatch.setattr(_network, "_active_columns", spy)
+    first_layer = coefs[0].copy()
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    cost, _, _ = _network.train_epoch(
+        X, T, None, coefs, intercepts,
+        _network.init_optimizer("sgd", coefs + intercepts), solver="sgd", eta=eta,
+        momentum=momentum, alpha=0.0, activation="relu", loss="squared_error",
+        out_activation="sigmoid", batch_size=batch_size, order=order,
+        workspace=_network.Workspace(sizes, batch_size, dtype),
+    )
+    assert len(skipped) == 4 and min(skipped) >= X.shape[1] // 3
+    # The blank columns' weights are untouched, bit for bit.
+    np.testing.assert_array_equal(coefs[0][::3], first_layer[::3])
+    # The rest: the same sums without their zero terms, in another order.
+    eps = np.finfo(dtype).eps
+    for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0,
+                                   atol=50 * eps * np.abs(want).max())
+    assert cost == pytest.approx(plain_cost, rel=100 * eps)
+
+
+def test_blank_columns_still_decay_under_an_l2_penalty():
+    # alpha > 0 gives every weight a gradient alpha * W: full products then.
+    X, T, coefs, intercepts, order = _problem(np.float64)
+    X[:, ::3] = 0
+    before = coefs[0].copy()
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    _network.train_epoch(
+        X, T, None, coefs, intercepts,
+        _network.init_optimizer("sgd", coefs + intercepts), solver="sgd", eta=0.01,
+        momentum=0.0, alpha=0.5, activation="relu", loss="squared_error",
+        out_activation="sigmoid", batch_size=64, order=order,
+        workspace=_network.Workspace(sizes, 64, np.float64),
+    )
+    # Four steps of W <- W - eta * alpha * W on the blank rows.
+    np.testing.assert_allclose(coefs[0][::3], before[::3] * (1 - 0.01 * 0.5) ** 4,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_derivative_is_exactly_the_masked_assignment(dtype):
     rng = np.random.default_rng(0)
     Y = np.maximum(rng.normal(size=(50, 40)), 0).astype(dtype)
