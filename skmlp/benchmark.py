@@ -11,8 +11,10 @@ without early stopping:
 - ``floor``: only the matrix products of an epoch -- forward ``X @ W1``,
   ``Y1 @ W2``, ``Y2 @ W3``, backward the three weight-gradient products and
   the two delta products (the input layer's delta is never needed) -- on
-  contiguous batches, with no activation, loss, update or shuffling.  No
-  implementation of this network can be faster than the BLAS it calls.
+  contiguous batches, with no activation, loss, update or shuffling: what
+  any implementation that multiplies these matrices must spend.  (skmlp
+  leaves the blank columns of each batch -- the border of the digits --
+  out of the first layer's products, so it multiplies smaller ones.)
 
 The implementations run round-robin, ``repeats`` times, so that a change in
 the machine's load affects them all alike; the table shows the median time
@@ -507,12 +509,16 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
 # ------------------------------------------------------------------ report
 
 
+def _threads(n):
+    return f"{n} thread" + ("" if n == 1 else "s")
+
+
 def format_table(report):
     """The results of :func:`run_benchmark` as a plain-text table."""
     config, machine = report["config"], report["machine"]
     blas = ", ".join(
         f"{pool['internal_api']} {pool['version']} ({pool['architecture']}, "
-        f"{pool['num_threads']} threads)" for pool in machine["blas"]
+        f"{_threads(pool['num_threads'])})" for pool in machine["blas"]
     )
     load = machine.get("load_average")
     lines = [
@@ -523,11 +529,11 @@ def format_table(report):
         f"machine: {machine['cpu']}, {machine['cores']} cores"
         + (f", load {load[0]:.2f} -> {machine['load_average_after'][0]:.2f}"
            if load else ""),
-        f"numpy {machine['numpy']} BLAS: {blas}",
+        f"numpy {machine['numpy']}, BLAS loaded: {blas}",
     ]
     if "torch" in machine:
         lines.append(f"torch {machine['torch']} ({machine['torch_blas']}, "
-                     f"{machine['torch_threads']} threads)")
+                     f"{_threads(machine['torch_threads'])})")
     header = (f"{'implementation':<14} {'dtype':<8} {'s/epoch':>9} {'x skmlp':>8} "
               f"{'predict img/s':>14} {'peak MB':>8} {'train acc':>9}")
     lines += ["", header, "-" * len(header)]
