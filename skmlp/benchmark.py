@@ -18,7 +18,8 @@ without early stopping:
 
 The implementations run round-robin, ``repeats`` times, so that a change in
 the machine's load affects them all alike; the table shows the median time
-per epoch (fit time / epochs run), its ratio to skmlp's, the prediction
+per epoch (fit time / epochs run), its ratio to skmlp's (the median of the
+ratios within each round), the prediction
 throughput and the peak memory of a fit.  The memory is measured in a fresh
 process per implementation as the rise of its peak resident set size (Linux'
 ``VmHWM``, reset before the fit), so that it counts every allocator, PyTorch's
@@ -396,21 +397,31 @@ def _timed_rounds(names, data, config, repeats):
     return times, accuracy
 
 
+def _round_ratio(numerator, denominator):
+    """Median over the rounds of the ratio of two implementations' times.
+
+    Within a round the two ran one after the other, under the same load, so
+    each round's ratio is sound even when the load drifts between rounds.
+    """
+    return statistics.median(a / b for a, b in zip(numerator, denominator,
+                                                   strict=True))
+
+
 def _summary(names, data, config, times, accuracy, memory):
     """One row per implementation and dtype, and skmlp's ratios to the others."""
     results, ratios = [], {}
     for dtype, (X, y) in data.items():
-        skmlp_time = statistics.median(times["skmlp", dtype]["fit"])
+        skmlp_times = times["skmlp", dtype]["fit"]
         ratios[dtype] = {}
         for name in names:
-            epoch_time = statistics.median(times[name, dtype]["fit"])
+            epoch_times = times[name, dtype]["fit"]
             peak = _peak_memory(name, X, y, config) if memory else None
             results.append({
                 "implementation": name,
                 "dtype": dtype,
-                "seconds_per_epoch": epoch_time,
-                "epoch_seconds": times[name, dtype]["fit"],
-                "ratio_to_skmlp": epoch_time / skmlp_time,
+                "seconds_per_epoch": statistics.median(epoch_times),
+                "epoch_seconds": epoch_times,
+                "ratio_to_skmlp": _round_ratio(epoch_times, skmlp_times),
                 "predict_images_per_second": (
                     X.shape[0] / statistics.median(times[name, dtype]["predict"])
                 ),
@@ -418,7 +429,8 @@ def _summary(names, data, config, times, accuracy, memory):
                 "train_accuracy": accuracy.get((name, dtype)),
             })
             if name != "skmlp":
-                ratios[dtype][f"skmlp/{name}"] = skmlp_time / epoch_time
+                ratios[dtype][f"skmlp/{name}"] = _round_ratio(skmlp_times,
+                                                              epoch_times)
     return results, ratios
 
 
@@ -464,7 +476,7 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
         ``epoch_seconds`` (every round), ``ratio_to_skmlp``,
         ``predict_images_per_second``, ``peak_memory_mb``, ``train_accuracy``)
         and ``ratios`` (skmlp's time over each other implementation's, per
-        dtype).
+        dtype).  Ratios are medians over the rounds of each round's ratio.
     """
     if torch is None:
         torch = torch_available()
