@@ -105,6 +105,20 @@ def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
     return outputs
 
 
+def feedforward_output(X, coefs, intercepts, activation, out_activation):
+    """The network's output for ``X`` alone: the pass of prediction.
+
+    The values of ``feedforward(...)[-1]`` but for rounding: the blank
+    columns of ``X`` (see ``_active_columns``) are left out of the first
+    layer's product, which adds nothing for them.
+    """
+    active = _active_columns(X)
+    if active is not None:
+        X = np.take(X, active, axis=1)
+        coefs = [np.take(coefs[0], active, axis=0), *coefs[1:]]
+    return feedforward(X, coefs, intercepts, activation, out_activation)[-1]
+
+
 # --------------------------------------------------------------------------
 # Backpropagation
 

@@ -562,10 +562,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
-                proba[start:stop] = _network.feedforward(
+                proba[start:stop] = _network.feedforward_output(
                     X[start:stop], self.coefs_, self.intercepts_, self.activation,
                     self.out_activation_,
-                )[-1]
+                )
             # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
             # float32 rows get a second try in float64, which has room to spare.
             bad = ~np.isfinite(proba).all(axis=1)

@@ -349,6 +349,17 @@ def test_chunked_prediction_equals_one_piece(monkeypatch, dtype):
                                atol=4 * np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prediction_pass_leaves_blank_columns_out(dtype):
+    X, _, coefs, intercepts, _ = _problem(dtype)
+    X[:, ::2] = 0
+    assert len(_network._active_columns(X)) == X.shape[1] // 2
+    got = _network.feedforward_output(X, coefs, intercepts, "relu", "sigmoid")
+    want = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")[-1]
+    assert got.shape == want.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=10 * np.finfo(dtype).eps)
+
+
 def test_prediction_needs_memory_for_a_chunk_not_for_all_rows():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 10)).astype(np.float32)
