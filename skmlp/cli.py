@@ -595,6 +595,8 @@ def _train(args):
     predict_seconds = time.perf_counter() - predict_start
     accuracy = accuracy_score(y_test, y_pred)
     matrix = confusion_matrix(y_test, y_pred, labels=clf.classes_)
+    if not interrupted and n_iter < clf.epochs:
+        print(_early_stop_reason(clf))
     partial = f" (after {n_iter} epoch(s) of {clf.epochs})" if interrupted else ""
     print(f"Test accuracy: {_percent(accuracy)}{partial}, "
           f"{int(np.trace(matrix))} of {len(y_test)} test images right")
@@ -637,6 +639,14 @@ def _train(args):
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _early_stop_reason(clf):
+    what = ("the validation accuracy" if clf.early_stopping
+            else "the training cost")
+    return (f"Stopped after {clf.n_iter_} of {clf.epochs} epochs: {what} improved "
+            f"by less than tol={clf.tol:g} for n_iter_no_change="
+            f"{clf.n_iter_no_change} epochs.")
+
+
 def _train_figures(out, model, matrix):
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -644,7 +654,7 @@ def _train_figures(out, model, matrix):
 
     clf = model[-1]
     fig = _figure(figsize=(10, 3.8))
-    plot_training_curves(clf, axes=fig.subplots(1, 2))
+    plot_training_curves(clf, axes=fig.subplots(1, 2), log=True)
     fig.suptitle(f"Training of {clf.classes_[0]} vs {clf.classes_[1]}")
     fig.savefig(out / "training-curves.png", dpi=100)
     fig = _figure(figsize=(4.5, 3.8))

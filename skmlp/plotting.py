@@ -132,7 +132,7 @@ def _fitted_classifier(clf):
     return clf
 
 
-def plot_training_curves(clf, axes=None):
+def plot_training_curves(clf, axes=None, *, log=False):
     """Plot the notebook's two training curves: cost and weight change per epoch.
 
     Parameters
@@ -143,6 +143,9 @@ def plot_training_curves(clf, axes=None):
     axes : sequence of two matplotlib Axes, default=None
         Where to draw the cost and the weight change; None creates a figure
         with the two side by side.
+    log : bool, default=False
+        Logarithmic y axes, which show the late epochs as well as the first
+        ones (the notebook's plots are linear).
 
     Returns
     -------
@@ -163,6 +166,8 @@ def plot_training_curves(clf, axes=None):
     ax_change.set(xlabel="Epoch", ylabel="Weight change (L2 norm)",
                   title="Weight change per epoch")
     for ax in axes:
+        if log:
+            ax.set_yscale("log")
         ax.grid(True, alpha=0.4)
         # Epochs are whole numbers.
         ax.xaxis.get_major_locator().set_params(integer=True)

@@ -124,6 +124,18 @@ def test_train_smoke_on_full_mnist(capsys, tmp_path, mnist_full_path):
     assert "Test accuracy" in stdout
 
 
+def test_train_says_why_it_stopped_early(capsys, tmp_path, monkeypatch):
+    defaults = {**ScratchMLPClassifier.__init__.__kwdefaults__,
+                "tol": 1.0, "n_iter_no_change": 1}
+    monkeypatch.setattr(ScratchMLPClassifier.__init__, "__kwdefaults__", defaults)
+    status, stdout, _ = run(capsys, "train", "--sample", "--hidden", "8",
+                            "--epochs", "5", "--out", tmp_path)
+    assert status == 0
+    assert ("Stopped after 2 of 5 epochs: the training cost improved by less than "
+            "tol=1 for n_iter_no_change=1 epochs.") in stdout
+    assert read_json(tmp_path / "run.json")["n_iter"] == 2
+
+
 def test_train_saves_skops(capsys, tmp_path):
     pytest.importorskip("skops")
     status, _, _ = run(capsys, "train", "--sample", *TINY, "--seed", "0",

@@ -114,6 +114,12 @@ def test_plot_training_curves_of_a_pipeline_on_given_axes(fitted):
     np.testing.assert_array_equal(axes[0].lines[0].get_ydata(), fitted.loss_curve_)
 
 
+def test_plot_training_curves_log_scale(fitted):
+    axes = plot_training_curves(fitted, log=True)
+    assert [ax.get_yscale() for ax in axes] == ["log", "log"]
+    assert [ax.get_yscale() for ax in plot_training_curves(fitted)] == ["linear"] * 2
+
+
 def test_plot_training_curves_needs_a_fitted_classifier():
     with pytest.raises(ValueError, match="fitted ScratchMLPClassifier"):
         plot_training_curves(ScratchMLPClassifier())
