@@ -18,6 +18,11 @@ The input layer's delta is never computed: no parameter needs it.
 
 Every array the training loop touches is allocated once per call in a
 :class:`Workspace` and reused across batches; the weights are updated in place.
+Two shortcuts leave out work whose every term is zero: the blank columns of a
+batch (the border of digit images) in the first layer's products, and the rows
+whose output delta is exactly zero in the backward pass.  Both give the same
+sums but for the order of summation.  Small batches train on one BLAS thread
+(:func:`blas_thread_limit`).
 """
 
 import copy
@@ -103,6 +108,24 @@ def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
         outputs.append(Z)
         Y = Z
     return outputs
+
+
+# A batch whose inputs are zero in more than this share of the columns (the
+# blank border of digit images) multiplies only its other columns.
+_BLANK_COLUMNS = 0.1
+
+
+def _active_columns(X):
+    """Indices of the columns of ``X`` that are not all zero, or None.
+
+    A column of zeros contributes nothing to the first layer's products and
+    gets an exactly zero weight gradient; None means too few such columns to
+    be worth leaving out.
+    """
+    active = X.any(axis=0)
+    if np.count_nonzero(active) >= (1 - _BLANK_COLUMNS) * X.shape[1]:
+        return None
+    return np.flatnonzero(active)
 
 
 def feedforward_output(X, coefs, intercepts, activation, out_activation):
@@ -338,24 +361,6 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
             else np.take(sample_weight, idx, out=workspace.sample_weight[:m],
                          mode="clip"),
         )
-
-
-# A batch whose inputs are zero in more than this share of the columns (the
-# blank border of digit images) multiplies only its other columns.
-_BLANK_COLUMNS = 0.1
-
-
-def _active_columns(X):
-    """Indices of the columns of ``X`` that are not all zero, or None.
-
-    A column of zeros contributes nothing to the first layer's products and
-    gets an exactly zero weight gradient; None means too few such columns to
-    be worth leaving out.
-    """
-    active = X.any(axis=0)
-    if np.count_nonzero(active) >= (1 - _BLANK_COLUMNS) * X.shape[1]:
-        return None
-    return np.flatnonzero(active)
 
 
 def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
