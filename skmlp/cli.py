@@ -684,6 +684,10 @@ def _ctrl_c_stops_everything():
 def _dask_context(args):
     if args.scheduler is None and args.local_cluster is None:
         return contextlib.nullcontext()
+    if args.n_jobs == 1:
+        # joblib runs n_jobs=1 in this process whatever its backend.
+        raise CommandError("--n-jobs 1 would run every fit on this machine, not on "
+                           "Dask; leave --n-jobs out to use the whole cluster")
     from .distributed import dask_backend
 
     return dask_backend(args.scheduler, n_workers=args.local_cluster)
@@ -712,8 +716,8 @@ def _grid(args):
             stack.enter_context(_dask_context(args))
         except ImportError as exc:
             raise CommandError(exc) from exc
-        except (OSError, TimeoutError) as exc:
-            raise CommandError(f"cannot reach the Dask scheduler "
+        except (OSError, TimeoutError, RuntimeError) as exc:
+            raise CommandError(f"cannot use the Dask scheduler "
                                f"{args.scheduler or '(local cluster)'}: {exc}") from exc
         with _ctrl_c_stops_everything():
             try:

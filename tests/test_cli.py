@@ -334,6 +334,14 @@ def test_grid_without_dask(capsys, tmp_path, monkeypatch):
     assert "pip install" in stderr
 
 
+def test_grid_on_dask_refuses_one_job(capsys, tmp_path):
+    # joblib would run n_jobs=1 in this process and leave the cluster idle.
+    status, _, stderr = run(capsys, "grid", "--sample", "--epochs", "1",
+                            "--local-cluster", "2", "--n-jobs", "1", "--out", tmp_path)
+    assert status == 1
+    assert stderr.count("\n") == 1 and "--n-jobs" in stderr
+
+
 # -------------------------------------------------------------------- pairs
 
 
