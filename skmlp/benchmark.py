@@ -5,8 +5,8 @@ MNIST 1 vs 5, with mini-batch SGD with momentum 0.9, for a few epochs
 without early stopping:
 
 - ``skmlp``: :class:`~skmlp.ScratchMLPClassifier` (``solver='sgd'``);
-- ``sklearn``: scikit-learn's ``MLPClassifier`` (classical momentum,
-  ``nesterovs_momentum=False``, the same arithmetic as skmlp's; ``alpha=0``);
+- ``sklearn``: scikit-learn's ``MLPClassifier(solver='sgd', momentum=0.9,
+  alpha=0)`` with its other defaults (Nesterov's momentum among them);
 - ``torch``: the same network in PyTorch on the CPU (when it is installed);
 - ``floor``: only the matrix products of an epoch -- forward ``X @ W1``,
   ``Y1 @ W2``, ``Y2 @ W3``, backward the three weight-gradient products and
@@ -118,7 +118,7 @@ def _fit_sklearn(X, y, config):
     clf = MLPClassifier(
         hidden_layer_sizes=config["hidden_layers"], solver="sgd", alpha=0.0,
         batch_size=config["batch_size"], learning_rate_init=_SKLEARN_LEARNING_RATE,
-        momentum=_MOMENTUM, nesterovs_momentum=False, max_iter=epochs, tol=0.0,
+        momentum=_MOMENTUM, max_iter=epochs, tol=0.0,
         n_iter_no_change=epochs, random_state=config["seed"],
     )
     start = time.perf_counter()
@@ -507,7 +507,7 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
         n_samples=int(n), n_features=int(n_features), dtypes=list(dtypes),
         source=source, digits=[1, 5], eta=_ETA, momentum=_MOMENTUM,
         sklearn_learning_rate_init=_SKLEARN_LEARNING_RATE,
-        sklearn_nesterovs_momentum=False,
+        sklearn_nesterovs_momentum=True,
     )
     return {
         "config": config,

@@ -105,7 +105,7 @@ def test_command_prints_a_table_and_writes_json(tmp_path, capsys):
     assert [row["implementation"] for row in report["results"]] == [
         "floor", "skmlp", "sklearn"]
     assert report["config"]["n_samples"] == 100
-    assert report["config"]["sklearn_nesterovs_momentum"] is False
+    assert report["config"]["sklearn_nesterovs_momentum"] is True
     # --threads 1 held while timing, and released after.
     assert report["config"]["threads"] == 1
     assert {pool["num_threads"] for pool in report["machine"]["blas"]} == {1}
