@@ -534,7 +534,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         reason to warn.
         """
         proba = self._forward(X[:2000])
-        predicted = np.unique(self._predict_index(X[:2000]))
+        predicted = np.unique(self._index_of(proba))
         frequencies = np.bincount(y_index, minlength=len(self.classes_)) / len(y_index)
         top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)
         saturated = np.mean(top > 1 - 1e-6)
@@ -593,7 +593,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         return _validate(self, X, reset=False, dtype=(np.float64, np.float32))
 
     def _predict_index(self, X):
-        proba = self._forward(X)
+        return self._index_of(self._forward(X))
+
+    @staticmethod
+    def _index_of(proba):
+        """The predicted class index of each row of network outputs."""
         if proba.shape[1] == 1:
             return (proba[:, 0] > 0.5).astype(np.intp)
         return proba.argmax(axis=1)
