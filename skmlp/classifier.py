@@ -88,7 +88,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         ``momentum`` if set); 'adam' is Adam with step size ``eta``.
     eta : float, default=0.001
         Learning rate (step size), > 0.
-    batch_size : int, default=128
+    batch_size : int, default=256
         Samples per mini-batch; the last batch of an epoch may be smaller.
     epochs : int, default=20
         Number of passes over the training data (fewer with early stopping or
@@ -213,7 +213,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         loss="squared_error",
         solver="adam",
         eta=0.001,
-        batch_size=128,
+        batch_size=256,
         epochs=20,
         momentum=0.0,
         alpha=0.0,
