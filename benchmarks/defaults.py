@@ -17,7 +17,8 @@ from skmlp import DigitPairSelector, ImageVectorizer, ScratchMLPClassifier, load
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", nargs="+", default=["3-5", "8-9", "4-9", "2-7", "7-9"])
+    parser.add_argument("--pairs", nargs="+",
+                        default=["3-5", "8-9", "4-9", "2-7", "7-9"])
     parser.add_argument("--seeds", type=int, default=3, help="random_state 0 .. N-1")
     parser.add_argument("--configs", nargs="+", default=["{}"],
                         help="JSON dicts of parameters, e.g. '{\"batch_size\": 256}'")
@@ -31,7 +32,8 @@ def main():
         selector = DigitPairSelector(d1, d2)
         X, y = selector.fit_resample(x_train, y_train)
         X_test, y_test_pair = selector.fit_resample(x_test, y_test)
-        data[pair] = (vectorize.transform(X), y, vectorize.transform(X_test), y_test_pair)
+        data[pair] = (vectorize.transform(X), y,
+                      vectorize.transform(X_test), y_test_pair)
 
     for config in args.configs:
         params = json.loads(config)
