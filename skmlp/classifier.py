@@ -447,10 +447,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
         if not early_stopping and self.best_loss_ is None:
             self.best_loss_ = np.inf
+        # Counted by hand, so a stop counts the epoch it ended with.
         progress = tqdm(
-            range(epochs), desc="Training", unit="epoch", disable=not self.verbose
+            total=epochs, desc="Training", unit="epoch", disable=not self.verbose
         )
-        for _ in progress:
+        for _ in range(epochs):
             order = None
             if self.shuffle:
                 rng = np.random.default_rng([self._seed, self.n_iter_])
@@ -493,7 +494,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ += 1
             self.loss_curve_.append(cost / total_weight)
             self.weight_change_curve_.append(change / (n_batches * len(self.coefs_)))
-            progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}")
+            progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}", refresh=False)
+            progress.update()
 
             if early_stopping:
                 X_val, y_val, sw_val = validation
@@ -511,6 +513,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             )
             if self._no_improvement_count >= self.n_iter_no_change:
                 break
+        progress.close()
         if early_stopping:
             self.best_loss_ = None
             if best_params is not None:
