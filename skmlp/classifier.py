@@ -456,9 +456,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             if self.shuffle:
                 rng = np.random.default_rng([self._seed, self.n_iter_])
                 order = rng.permutation(X.shape[0])
-            last_good = [p.copy() for p in self.coefs_ + self.intercepts_]
-            # The optimiser's state too, so that a later fit resumes exactly.
-            last_state = copy.deepcopy(self._optimizer_state)
+            # Weights and optimiser state, so that a later fit resumes exactly.
+            last_good = self._snapshot()
             try:
                 with np.errstate(all="ignore"):
                     cost, change, n_batches = _network.train_epoch(
@@ -470,8 +469,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                         order=order, workspace=workspace,
                     )
             except KeyboardInterrupt:
-                self._restore(last_good)
-                self._optimizer_state = last_state
+                self._rollback(last_good)
                 warnings.warn(
                     f"Training interrupted after {self.n_iter_} completed epoch(s); "
                     "the model keeps the weights of the last completed epoch.",
@@ -482,8 +480,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             if not np.isfinite(cost) or not all(
                 np.isfinite(p).all() for p in self.coefs_ + self.intercepts_
             ):
-                self._restore(last_good)
-                self._optimizer_state = last_state
+                self._rollback(last_good)
                 raise ValueError(
                     f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the "
                     f"weights became infinite or NaN with eta={self.eta}. Use a "
@@ -518,6 +515,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
             if best_params is not None:
                 self._restore(best_params)
+
+    def _snapshot(self):
+        params = [p.copy() for p in self.coefs_ + self.intercepts_]
+        return params, copy.deepcopy(self._optimizer_state)
+
+    def _rollback(self, snapshot):
+        params, self._optimizer_state = snapshot
+        self._restore(params)
 
     def _restore(self, params):
         for dst, src in zip(self.coefs_ + self.intercepts_, params):
