@@ -108,14 +108,14 @@ def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
                                  batch_size, eta, momentum)
 
     skipped = []
-    real = _network._active_columns
+    real = _network._column_mask
 
     def spy(Xb):
         active = real(Xb)
-        skipped.append(Xb.shape[1] - (Xb.shape[1] if active is None else len(active)))
+        skipped.append(0 if active is None else np.count_nonzero(~active))
         return active
 
-    monkeypatch.setattr(_network, "_active_columns", spy)
+    monkeypatch.setattr(_network, "_column_mask", spy)
     first_layer = coefs[0].copy()
     sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
     cost, _, _ = _network.train_epoch(
@@ -408,3 +408,28 @@ def test_fit_does_not_copy_float32_data():
     assert _fit_peak(X, y, shuffle=False) < 0.1 * X.nbytes
     # Early stopping splits off a validation set: one copy of X at most.
     assert _fit_peak(X, y, early_stopping=True) < 1.1 * X.nbytes
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaled_backprop_gives_the_sgd_steps(dtype):
+    # SGD asks backprop for -eta * dC/dW directly (the output delta scaled):
+    # the same as scaling the gradients, L2 term and sample weights included,
+    # but for rounding; the cost is the unscaled one.
+    X, T, coefs, intercepts, _ = _problem(dtype)
+    sw = np.random.default_rng(2).uniform(0.5, 2, len(X)).astype(dtype)
+    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
+    results = []
+    for scale in (1.0, -0.01):
+        ws = _network.Workspace(sizes, len(X), dtype)
+        cost = _network.backprop(X, T, sw, coefs, outputs, ws, "relu",
+                                 "squared_error", "sigmoid", 0.1, scale)
+        results.append((cost, [g.copy() for g in ws.coef_grads + ws.intercept_grads]))
+    (cost, grads), (scaled_cost, steps) = results
+    assert scaled_cost == cost
+    eps = np.finfo(dtype).eps
+    for g, s in zip(grads, steps, strict=True):
+        np.testing.assert_allclose(s, -0.01 * g, rtol=0,
+                                   atol=8 * eps * np.abs(0.01 * g).max())
+    assert _network.gradient_scale("sgd", 0.01) == -0.01
+    assert _network.gradient_scale("adam", 0.01) == 1.0
