@@ -10,11 +10,12 @@ parameters" were not what it trained.  Here
 the pipeline's ``scratchmlpclassifier__`` names, cross-validates on the
 training images only, and refits the best candidate.
 
-The grid is the notebook's, with its update (``solver='sgd'``, the cost summed
-over each batch, so eta=0.01 with 1000 images per batch is a large step); the
-weights start with skmlp's default initialisation rather than the notebook's
-U[-1, 1] (see :ref:`sphx_glr_auto_examples_plot_uniform_init_collapse.py`).
-The same search from the command line::
+The grid is the notebook's, with its update (``solver='sgd'``, a constant
+``learning_rate``, the cost summed over each batch, so eta=0.01 with 1000
+images per batch is a large step); the weights start with skmlp's default
+initialisation rather than the notebook's U[-1, 1] (see
+:ref:`sphx_glr_auto_examples_plot_uniform_init_collapse.py`).  The same grid
+from the command line, over skmlp's default solver (Adam)::
 
     skmlp grid --digits 1 5 --eta 0.01 0.001 --batch-size 1000 1500 2000 \\
         --hidden 500,250 500,250,50 --cv 3 --n-jobs -1
@@ -61,7 +62,8 @@ print(f"{len(X_train)} training and {len(X_test)} test images")
 # :mod:`skmlp.distributed` to spread them over a Dask cluster.
 model = make_pipeline(
     ImageVectorizer(),
-    ScratchMLPClassifier(solver="sgd", epochs=2 if QUICK else 15, random_state=0),
+    ScratchMLPClassifier(solver="sgd", learning_rate="constant",
+                         epochs=2 if QUICK else 15, random_state=0),
 )
 param_grid = {
     "scratchmlpclassifier__eta": [0.01, 0.001],

@@ -86,8 +86,8 @@ with warnings.catch_warnings():
     for name, config in configs.items():
         for seed in seeds:
             clf = ScratchMLPClassifier(
-                hidden_layers=(500, 250), solver="sgd", batch_size=1000,
-                epochs=epochs, random_state=seed, **config,
+                hidden_layers=(500, 250), solver="sgd", learning_rate="constant",
+                batch_size=1000, epochs=epochs, random_state=seed, **config,
             ).fit(X_train, y_train)
             runs[name].append(clf)
             collapsed = len(np.unique(clf.predict(X_test))) == 1

@@ -102,6 +102,7 @@ def _fit_skmlp(X, y, config):
     epochs = config["epochs"]
     clf = ScratchMLPClassifier(
         hidden_layers=config["hidden_layers"], solver="sgd", eta=_ETA,
+        learning_rate="constant",
         momentum=_MOMENTUM, batch_size=config["batch_size"], epochs=epochs,
         tol=0.0, n_iter_no_change=epochs, random_state=config["seed"],
     )

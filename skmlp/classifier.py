@@ -1,6 +1,7 @@
 """ScratchMLPClassifier: the scikit-learn face of the from-scratch network."""
 
 import copy
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -88,7 +89,15 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         ``momentum`` if set); 'adam' is Adam with step size ``eta``.
     eta : float, default=0.001
         Learning rate (step size), > 0.
-    batch_size : int, default=256
+    learning_rate : {'cosine', 'constant'}, default='cosine'
+        Schedule of the learning rate over the epochs of a ``fit``.  'cosine'
+        starts at ``eta`` and anneals it to nearly 0 by the last epoch:
+        ``eta * (1 + cos(pi * e / epochs)) / 2`` in epoch ``e = 0, 1, ...``;
+        the small late steps keep the last epochs from undoing what the
+        earlier ones learned.  'constant' keeps ``eta`` throughout, as the
+        notebook does.  Each ``fit`` with ``warm_start`` starts the schedule
+        anew; ``partial_fit`` always uses ``eta``.
+    batch_size : int, default=128
         Samples per mini-batch; the last batch of an epoch may be smaller.
     epochs : int, default=20
         Number of passes over the training data (fewer with early stopping or
@@ -190,6 +199,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "loss": [StrOptions({"squared_error", "log_loss"})],
         "solver": [StrOptions({"sgd", "adam"})],
         "eta": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "cosine"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -213,7 +223,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         loss="squared_error",
         solver="adam",
         eta=0.001,
-        batch_size=256,
+        learning_rate="cosine",
+        batch_size=128,
         epochs=20,
         momentum=0.0,
         alpha=0.0,
@@ -232,6 +243,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.solver = solver
         self.eta = eta
+        self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
         self.momentum = momentum
@@ -451,7 +463,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         progress = tqdm(
             total=epochs, desc="Training", unit="epoch", disable=not self.verbose
         )
-        for _ in range(epochs):
+        for epoch in range(epochs):
             order = None
             if self.shuffle:
                 rng = np.random.default_rng([self._seed, self.n_iter_])
@@ -462,7 +474,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 with np.errstate(all="ignore"):
                     cost, change, n_batches = _network.train_epoch(
                         X, targets, sample_weight, self.coefs_, self.intercepts_,
-                        self._optimizer_state, solver=self.solver, eta=self.eta,
+                        self._optimizer_state, solver=self.solver,
+                        eta=self._epoch_eta(epoch, epochs),
                         momentum=self.momentum, alpha=self.alpha,
                         activation=self.activation, loss=self.loss,
                         out_activation=self.out_activation_, batch_size=batch_size,
@@ -515,6 +528,12 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
             if best_params is not None:
                 self._restore(best_params)
+
+    def _epoch_eta(self, epoch, epochs):
+        """The learning rate of epoch ``epoch`` (from 0) of ``epochs``."""
+        if self.learning_rate == "constant":
+            return self.eta
+        return self.eta * (1 + math.cos(math.pi * epoch / epochs)) / 2
 
     def _snapshot(self):
         params = [p.copy() for p in self.coefs_ + self.intercepts_]

@@ -125,7 +125,8 @@ def test_clone_and_params():
 
 def test_warm_start_continues_where_fit_stopped(digits_pair):
     X_train, _, y_train, _ = digits_pair
-    params = dict(SMALL, tol=0.0, n_iter_no_change=100)
+    # A constant eta: the cosine schedule starts anew with each fit.
+    params = dict(SMALL, tol=0.0, n_iter_no_change=100, learning_rate="constant")
     straight = ScratchMLPClassifier(**{**params, "epochs": 5}).fit(X_train, y_train)
     warm = ScratchMLPClassifier(**{**params, "epochs": 3, "warm_start": True})
     warm.fit(X_train, y_train)
@@ -137,7 +138,8 @@ def test_warm_start_continues_where_fit_stopped(digits_pair):
 
 def test_partial_fit_runs_one_epoch_each_call(digits_pair):
     X_train, _, y_train, _ = digits_pair
-    params = dict(SMALL, tol=0.0, n_iter_no_change=100)
+    # partial_fit takes eta as it is; fit anneals it unless told otherwise.
+    params = dict(SMALL, tol=0.0, n_iter_no_change=100, learning_rate="constant")
     straight = ScratchMLPClassifier(**{**params, "epochs": 3}).fit(X_train, y_train)
     steps = ScratchMLPClassifier(**params)
     steps.partial_fit(X_train, y_train, classes=[1, 5])
@@ -147,6 +149,40 @@ def test_partial_fit_runs_one_epoch_each_call(digits_pair):
     _assert_same_weights(steps, straight)
     with pytest.raises(ValueError, match="labels not seen"):
         steps.partial_fit(X_train, np.where(y_train == 1, 7, 5))
+
+
+def _etas_of_each_epoch(monkeypatch):
+    from skmlp import _network
+
+    etas, real = [], _network.train_epoch
+
+    def spy(*args, **kwargs):
+        etas.append(kwargs["eta"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "train_epoch", spy)
+    return etas
+
+
+def test_cosine_schedule_anneals_eta_over_the_epochs(digits_pair, monkeypatch):
+    X_train, _, y_train, _ = digits_pair
+    etas = _etas_of_each_epoch(monkeypatch)
+    params = dict(SMALL, eta=0.01, epochs=4, tol=0.0, n_iter_no_change=100,
+                  learning_rate="cosine")
+    ScratchMLPClassifier(**params).fit(X_train, y_train)
+    cosine = [0.01 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]
+    np.testing.assert_allclose(etas, cosine, rtol=1e-15)  # 0.01, 0.0085, 0.005, ...
+    # warm_start anneals anew over each fit's epochs; partial_fit takes eta.
+    etas.clear()
+    warm = ScratchMLPClassifier(**{**params, "epochs": 2, "warm_start": True})
+    warm.fit(X_train, y_train).fit(X_train, y_train)
+    warm.partial_fit(X_train, y_train)
+    np.testing.assert_allclose(etas, [0.01, 0.005, 0.01, 0.005, 0.01], rtol=1e-15)
+    etas.clear()
+    constant = ScratchMLPClassifier(**{**params, "learning_rate": "constant"})
+    constant.fit(X_train, y_train)
+    assert etas == [0.01] * 4
+    assert ScratchMLPClassifier().learning_rate == "cosine"
 
 
 def test_without_warm_start_fit_starts_afresh(digits_pair):
@@ -164,6 +200,7 @@ def test_early_stopping_restores_the_best_epoch(digits_all):
     params = dict(
         hidden_layers=(16,), solver="sgd", eta=0.05, batch_size=32, epochs=40,
         early_stopping=True, n_iter_no_change=3, tol=0.0, random_state=0,
+        learning_rate="constant",  # the same eta in every epoch of both fits
     )
     clf = ScratchMLPClassifier(**params).fit(X_train, y_train)
     scores = clf.validation_scores_
@@ -236,10 +273,12 @@ def test_saturated_collapse_warns_naming_eta():
         else:
             assert messages == []
     assert collapsed >= 1  # most seeds collapse, as in the notebook
-    # The default initialisation learns the same problem.
+    # The default initialisation learns the same problem (slowly: 1200 noisy
+    # samples of 784 features, hence 40 epochs).
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        good = ScratchMLPClassifier(hidden_layers=(32,), random_state=1).fit(X, y)
+        good = ScratchMLPClassifier(hidden_layers=(32,), epochs=40,
+                                    random_state=1).fit(X, y)
     assert good.score(X, y) > 0.9
 
 
