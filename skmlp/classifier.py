@@ -572,8 +572,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 "output units are saturated, so the gradient vanished. This usually "
                 f"means eta={self.eta} is too large (the cost is a sum over the "
                 "batch, so a larger batch_size needs a smaller eta) or "
-                "init='uniform' saturated the network; try a smaller eta, "
-                "init='auto' or solver='adam'.",
+                "init='uniform' or unscaled features saturated the network; try a "
+                "smaller eta, init='auto' or solver='adam', and scale the features "
+                "(e.g. with StandardScaler or ImageVectorizer).",
                 ConvergenceWarning,
                 stacklevel=3,
             )
