@@ -183,8 +183,7 @@ def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
     delta = OUTPUT_DELTAS[(loss, out_activation)](T, y_prob, ws.deltas[-1][:n])
     if sample_weight is not None:
         delta *= sample_weight[:, None]
-    if scale != 1:
-        delta *= scale
+    delta *= scale
     inputs = [X, *outputs[:-1]]
     keep = _rows_with_error(delta)
     if keep is not None:
@@ -397,7 +396,7 @@ def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
     """
     mask = None if alpha else _column_mask(X)
     if mask is not None:
-        active, blank = np.flatnonzero(mask), np.flatnonzero(~mask)
+        active = np.flatnonzero(mask)
         m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
         X = np.take(X, active, axis=1, mode="clip",
                     out=ws.X_active[:m * k].reshape(m, k))
@@ -414,7 +413,7 @@ def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
     if mask is not None:
         grad = full.coef_grads[0]
         grad[active] = ws.coef_grads[0]
-        grad[blank] = 0
+        grad[~mask] = 0
     return cost
 
 

@@ -186,6 +186,12 @@ class _DigitPair(argparse.Action):
 # ------------------------------------------------------------------- parser
 
 
+def _add_digits_argument(parser):
+    parser.add_argument("--digits", nargs=2, type=_digit, action=_DigitPair,
+                        default=(1, 5), metavar=("D1", "D2"),
+                        help="the pair of digits (default: 1 5)")
+
+
 def _add_data_arguments(parser):
     group = parser.add_argument_group("data")
     source = group.add_mutually_exclusive_group()
@@ -255,9 +261,7 @@ def build_parser():
                     "matrix, and write training-curves.png, confusion-matrix.png "
                     "and run.json.",
     )
-    train.add_argument("--digits", nargs=2, type=_digit, action=_DigitPair,
-                       default=(1, 5), metavar=("D1", "D2"),
-                       help="the pair of digits (default: 1 5)")
+    _add_digits_argument(train)
     group = _add_model_arguments(train)
     group.add_argument("--seed", type=_seed, metavar="N",
                        help="random_state: seeds the weights and the shuffling")
@@ -275,9 +279,7 @@ def build_parser():
                     "table of the candidates, the test accuracy of the best "
                     "one refitted, and cv_results.csv.",
     )
-    grid.add_argument("--digits", nargs=2, type=_digit, action=_DigitPair,
-                      default=(1, 5), metavar=("D1", "D2"),
-                      help="the pair of digits (default: 1 5)")
+    _add_digits_argument(grid)
     group = _add_model_arguments(grid, grid=True)
     group.add_argument("--seed", type=_seed, metavar="N",
                        help="random_state of every candidate")
