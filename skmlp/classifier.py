@@ -559,8 +559,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         notebook's 55.99 %.  A network that predicts one class while its
         outputs are not saturated has simply not learned (yet), which is no
         reason to warn.
+
+        The check looks at the first 2000 samples; it first runs only a few of
+        them, one of each class among them: a network that predicts two
+        classes there has not collapsed, and most fits end here.
         """
-        proba = self._forward(X[:2000])
+        X, head = X[:2000], y_index[:2000]
+        _, first_of_class = np.unique(head, return_index=True)
+        probe = np.union1d(np.arange(min(len(head), 64)), first_of_class)
+        if len(np.unique(self._index_of(self._forward(X[probe])))) > 1:
+            return
+        proba = self._forward(X)
         predicted = np.unique(self._index_of(proba))
         frequencies = np.bincount(y_index, minlength=len(self.classes_)) / len(y_index)
         top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)

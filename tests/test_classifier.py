@@ -282,6 +282,29 @@ def test_saturated_collapse_warns_naming_eta():
     assert good.score(X, y) > 0.9
 
 
+def test_collapse_check_runs_few_rows_unless_one_class_is_predicted(monkeypatch):
+    # A network that predicts two classes on a few rows (one of each class
+    # among them) has not collapsed: the check stops there.  Otherwise it
+    # decides on the first 2000 rows, as the warning test above checks.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (3000, 20))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    clf = ScratchMLPClassifier(hidden_layers=(8,), epochs=30, random_state=0)
+    clf.fit(X, y)
+    assert clf.score(X, y) > 0.8
+    rows = []
+    forward = clf._forward
+    monkeypatch.setattr(clf, "_forward", lambda X: rows.append(len(X)) or forward(X))
+    clf._warn_if_collapsed(X, y)
+    assert rows == [64]
+    rows.clear()
+    clf.coefs_[-1][:] = 0
+    clf.intercepts_[-1][:] = 30.0  # saturated: class 1 for every sample
+    with pytest.warns(ConvergenceWarning, match="single class"):
+        clf._warn_if_collapsed(X, y)
+    assert rows == [64, 2000]
+
+
 def test_coefs_are_read_by_predict(digits_pair):
     X_train, X_test, y_train, _ = digits_pair
     clf = ScratchMLPClassifier(**SMALL).fit(X_train, y_train)
