@@ -339,17 +339,10 @@ def machine_info():
     import sklearn
     from threadpoolctl import threadpool_info
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next(
-                line.split(":", 1)[1].strip()
-                for line in cpuinfo if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
+    from .cli import _cpu_model
+
     info = {
-        "cpu": cpu,
+        "cpu": _cpu_model() or platform.machine(),
         "cores": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
