@@ -429,6 +429,7 @@ def test_ctrl_c_during_pairs_reports_the_pairs_done(capsys, tmp_path,
 def test_ctrl_c_stops_the_whole_grid(capsys, tmp_path, monkeypatch):
     # A real SIGINT: the classifier alone would keep its last epoch and the
     # search would go on with the next fit.
+    handler_before = signal.getsignal(signal.SIGINT)
     train_epoch = skmlp._network.train_epoch
     calls = []
 
@@ -446,7 +447,9 @@ def test_ctrl_c_stops_the_whole_grid(capsys, tmp_path, monkeypatch):
     assert "Interrupted: the search stopped" in stderr
     assert len(calls) == 2  # no fit ran after Ctrl-C
     assert not (tmp_path / "cv_results.csv").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # The command restores whatever handler was in place (a process started
+    # with SIGINT ignored, under nohup or in the background, has SIG_IGN).
+    assert signal.getsignal(signal.SIGINT) is handler_before
 
 
 def test_ctrl_c_while_loading(capsys, tmp_path, monkeypatch):

@@ -84,7 +84,7 @@ def test_epoch_equals_the_plain_formulas(dtype, momentum):
     assert n_batches == 4
     # The same operations in the same order: the weights agree to the last
     # bit but for the compiler's freedom in fusing a multiply-add (1 ulp).
-    eps = np.finfo(dtype).eps
+    eps = float(np.finfo(dtype).eps)
     for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=4 * eps, atol=4 * eps)
@@ -129,7 +129,7 @@ def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
     # The blank columns' weights are untouched, bit for bit.
     np.testing.assert_array_equal(coefs[0][::3], first_layer[::3])
     # The rest: the same sums without their zero terms, in another order.
-    eps = np.finfo(dtype).eps
+    eps = float(np.finfo(dtype).eps)
     for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
         np.testing.assert_allclose(got, want, rtol=0,
                                    atol=50 * eps * np.abs(want).max())
@@ -240,7 +240,7 @@ def test_rows_without_error_are_skipped_exactly(monkeypatch, dtype, zero_rows):
     assert cost == full_cost
     # The same sums without their zero terms: equal but for the order of
     # summation inside the products.
-    eps = np.finfo(dtype).eps
+    eps = float(np.finfo(dtype).eps)
     for a, b in zip(skipped, full, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=20 * eps * np.abs(b).max())
         assert np.abs(b).max() > 0
@@ -427,7 +427,7 @@ def test_scaled_backprop_gives_the_sgd_steps(dtype):
         results.append((cost, [g.copy() for g in ws.coef_grads + ws.intercept_grads]))
     (cost, grads), (scaled_cost, steps) = results
     assert scaled_cost == cost
-    eps = np.finfo(dtype).eps
+    eps = float(np.finfo(dtype).eps)
     for g, s in zip(grads, steps, strict=True):
         np.testing.assert_allclose(s, -0.01 * g, rtol=0,
                                    atol=8 * eps * np.abs(0.01 * g).max())
