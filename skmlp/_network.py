@@ -121,12 +121,13 @@ def _matmul_into(A, B, out):
     """``A @ B`` into ``out``, for a dense ``A`` or a sparse one (CSR, CSC).
 
     scipy's sparse-times-dense product has no ``out``: it returns a new dense
-    array, copied into ``out`` here.  It costs ~2 multiply-adds per stored
-    value of ``A`` and column of ``B``, with no transpose or conversion: the
-    first layer's gradient ``X.T @ delta`` multiplies the CSC view that
-    ``X.T`` is of a CSR ``X``, which is as fast as the product with an
-    explicit CSR transpose and 25 % faster than ``(delta.T @ X).T`` or
-    ``X.T.tocsr() @ delta`` (benchmarks/sparse.py).
+    array, copied into ``out`` here.  It costs one multiply-add per stored
+    value of ``A`` and column of ``B``.  The first layer's gradient
+    ``X.T @ delta`` multiplies the CSC view that ``X.T`` is of a CSR batch,
+    with no conversion: ``(delta.T @ X).T`` is the same product (scipy
+    computes a dense-times-sparse product so) and ``X.T.tocsr() @ delta``
+    is 1.2-1.6x slower.  On 1 % dense one-hot data both sparse products
+    run 7-15x faster than the dense BLAS ones (benchmarks/sparse.py).
     """
     if sparse.issparse(A):
         out[...] = A @ B
