@@ -20,7 +20,6 @@ import time
 import timeit
 
 import numpy as np
-from scipy import sparse
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 

@@ -125,9 +125,10 @@ def _matmul_into(A, B, out):
     value of ``A`` and column of ``B``.  The first layer's gradient
     ``X.T @ delta`` multiplies the CSC view that ``X.T`` is of a CSR batch,
     with no conversion: ``(delta.T @ X).T`` is the same product (scipy
-    computes a dense-times-sparse product so) and ``X.T.tocsr() @ delta``
-    is 1.2-1.6x slower.  On 1 % dense one-hot data both sparse products
-    run 7-15x faster than the dense BLAS ones (benchmarks/sparse.py).
+    computes a dense-times-sparse product so), and ``X.T.tocsr() @ delta``
+    converts for no gain (up to 1.6x slower).  On 1 % dense one-hot data the
+    sparse products run 4-15x faster than the dense BLAS ones
+    (benchmarks/sparse.py).
     """
     if sparse.issparse(A):
         out[...] = A @ B
