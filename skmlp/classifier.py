@@ -276,9 +276,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, one sample per row (flatten images first, e.g. with
-            :class:`skmlp.ImageVectorizer`).  float32 data trains in float32.
+            :class:`skmlp.ImageVectorizer`).  float32 data trains in float32;
+            scipy sparse X (CSR, CSC) stays sparse.
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -298,7 +299,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
             Class labels.
@@ -658,7 +659,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
@@ -674,7 +675,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
@@ -693,7 +694,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
