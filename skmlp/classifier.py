@@ -30,7 +30,7 @@ from . import _network, persistence
 _PREDICT_CHUNK = 4096
 
 # Sparse X as scikit-learn's MLPClassifier takes it; other formats are converted
-# to the first by validate_data, and CSC to CSR by _csr, which trains on rows.
+# to the first by validate_data, and CSC to CSR by _csr: batches are rows.
 _ACCEPT_SPARSE = ["csr", "csc"]
 
 # Remedies added to scikit-learn's validation errors that only say what is wrong.
