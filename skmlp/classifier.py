@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -27,6 +28,10 @@ from . import _network, persistence
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
+
+# Sparse X as scikit-learn's MLPClassifier takes it; other formats are converted
+# to the first by validate_data, and CSC to CSR by _csr: batches are rows.
+_ACCEPT_SPARSE = ["csr", "csc"]
 
 # Remedies added to scikit-learn's validation errors that only say what is wrong.
 _REMEDIES = {
@@ -63,6 +68,11 @@ def _validate(estimator, X, y="no_validation", **kwargs):
         if remedy is None:
             raise
         raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
+
+
+def _csr(X):
+    """A sparse ``X`` as CSR (batches and predict chunks are rows), else ``X``."""
+    return X.tocsr() if sparse.issparse(X) else X
 
 
 class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -266,9 +276,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, one sample per row (flatten images first, e.g. with
-            :class:`skmlp.ImageVectorizer`).  float32 data trains in float32.
+            :class:`skmlp.ImageVectorizer`).  float32 data trains in float32;
+            scipy sparse X (CSR, CSC) stays sparse.
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -288,7 +299,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
             Class labels.
@@ -309,8 +320,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, *, reset, incremental):
         hidden_layers = self._validated_hidden_layers()
         X, y = _validate(
-            self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C"
+            self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
+            accept_sparse=_ACCEPT_SPARSE,
         )
+        X = _csr(X)
         check_classification_targets(y)
         if reset and not incremental:
             self.classes_ = unique_labels(y)
@@ -451,7 +464,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, X, targets, sample_weight, epochs, early_stopping, validation):
         layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
         batch_size = min(self.batch_size, X.shape[0])
-        workspace = _network.Workspace(layer_sizes, batch_size, X.dtype)
+        workspace = _network.Workspace(layer_sizes, batch_size, X.dtype,
+                                       sparse_input=sparse.issparse(X))
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         best_params = None
         # Continuing (warm_start, partial_fit) a fit made in the other mode.
@@ -627,7 +641,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _validated_X(self, X):
         check_is_fitted(self)
-        return _validate(self, X, reset=False, dtype=(np.float64, np.float32))
+        return _csr(_validate(self, X, reset=False, dtype=(np.float64, np.float32),
+                              accept_sparse=_ACCEPT_SPARSE))
 
     def _predict_index(self, X):
         return self._index_of(self._forward(X))
@@ -644,7 +659,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
@@ -660,7 +675,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
@@ -679,7 +694,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples to classify.
 
         Returns
@@ -701,4 +716,5 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
+        tags.input_tags.sparse = True
         return tags

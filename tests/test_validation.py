@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from scipy import sparse
 from sklearn.exceptions import NotFittedError
 
@@ -84,12 +85,31 @@ def test_bad_X_in_fit_and_predict(data, fitted, make_X, message):
             getattr(fitted, method)(bad)
 
 
-def test_sparse_X_is_refused_with_a_remedy(data, fitted):
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.nan, "(?s)Input X contains NaN.*impute"),
+        (np.inf, "infinity.*Replace or drop the infinite values"),
+        (1j, "Complex data not supported"),
+    ],
+    ids=["nan", "inf", "complex"],
+)
+@pytest.mark.parametrize("container", [sparse.csr_matrix, sparse.csc_array])
+def test_sparse_X_is_accepted_but_its_bad_values_are_refused(
+    data, fitted, container, value, message
+):
+    # Sparse X is accepted (tests/test_sparse.py); its stored values are
+    # checked as a dense X's are, with the same remedies.
     X, y = data
-    with pytest.raises(TypeError, match=r"dense data is required.*toarray"):
-        _small().fit(sparse.csr_matrix(X), y)
-    with pytest.raises(TypeError, match=r"dense data is required.*toarray"):
-        fitted.predict(sparse.csr_matrix(X))
+    assert_array_equal(fitted.predict(container(X)), fitted.predict(X))
+    bad = container(_with(X.astype(np.result_type(X, value)), value))
+    with pytest.raises(ValueError, match=message):
+        _small().fit(bad, y)
+    with pytest.raises(ValueError, match=message):
+        _small().partial_fit(bad, y, classes=[0, 1])
+    for method in ("predict", "predict_proba", "predict_log_proba"):
+        with pytest.raises(ValueError, match=message):
+            getattr(fitted, method)(bad)
 
 
 def test_predict_with_another_number_of_features(data, fitted):
