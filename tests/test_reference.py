@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skmlp import ScratchMLPClassifier, _network, load_mnist_sample
+from skmlp import ScratchMLPClassifier, _activations, _network, load_mnist_sample
 from skmlp.nn import reference as ref
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
@@ -33,6 +33,42 @@ def _small_problem(n_outputs, activation, loss="squared_error", alpha=0.0, seed=
     # Non-zero biases, so that their gradients are exercised away from 0.
     intercepts = [rng.normal(0.2, 0.5, b.shape) for b in intercepts]
     return net, X, T, coefs, intercepts
+
+
+# --------------------------------------------------------------------------
+# Activations and losses: overflow-safe, and the fast engine's tables' values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_and_losses_are_safe_at_the_extremes(dtype):
+    z = np.array([[-1e4, -800.0, -90.0, -30.0, 0.0, 30.0, 90.0, 800.0, 1e4]], dtype)
+    eps = float(np.finfo(dtype).eps)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for name, A in ref.ACTIVATIONS.items():
+            y = A(z)
+            assert y.dtype == dtype and np.all(np.isfinite(y))
+            np.testing.assert_allclose(y, _activations.ACTIVATIONS[name](z.copy()),
+                                       rtol=4 * eps)
+            if name in ref.DERIVATIVES:
+                delta = np.ones_like(y)
+                np.testing.assert_allclose(
+                    delta * ref.DERIVATIVES[name](y),
+                    _activations.DERIVATIVES[name](y, delta.copy()),
+                    rtol=4 * eps)
+        assert ref.sigmoid(z)[0, 4] == 0.5 and ref.sigmoid(z)[0, -1] == 1
+        # Saturated probabilities (exactly 0 and 1) on the wrong side: clipped
+        # to [eps, 1 - eps], a large but finite cost, as the fast engine's.
+        p = np.array([[0.0], [1.0], [0.3]], dtype)
+        t = np.array([[1.0], [0.0], [1.0]], dtype)
+        P3 = np.array([[1.0, 0.0, 0.0], [0.2, 0.3, 0.5]], dtype)
+        T3 = np.eye(3, dtype=dtype)[[1, 2]]
+        for P, T in [(p, t), (P3, T3)]:
+            for name, loss in ref.LOSSES.items():
+                rows = loss(P, T)
+                assert rows.shape == (len(P),) and np.all(np.isfinite(rows))
+                assert float(rows.sum()) == pytest.approx(
+                    _activations.LOSSES[name](T, P), rel=4 * eps)
+        assert ref.log_loss(p, t)[0] == pytest.approx(-np.log(eps))
 
 
 # --------------------------------------------------------------------------
