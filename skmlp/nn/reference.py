@@ -240,10 +240,10 @@ def adam_update(params, grads, state, eta):
     ``sqrt(v)`` rather than to ``sqrt(v_hat)``.
     """
     t = state["t"] + 1
-    m = [ADAM_BETA1 * m + (1 - ADAM_BETA1) * g
-         for m, g in zip(state["m"], grads, strict=True)]
-    v = [ADAM_BETA2 * v + (1 - ADAM_BETA2) * g**2
-         for v, g in zip(state["v"], grads, strict=True)]
+    m = [ADAM_BETA1 * m_p + (1 - ADAM_BETA1) * g
+         for m_p, g in zip(state["m"], grads, strict=True)]
+    v = [ADAM_BETA2 * v_p + (1 - ADAM_BETA2) * g**2
+         for v_p, g in zip(state["v"], grads, strict=True)]
     eta_t = float(eta) * math.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
     state.update(t=t, m=m, v=v)
     return [-eta_t * m_p / (np.sqrt(v_p) + ADAM_EPSILON)
