@@ -1,9 +1,9 @@
-"""The fast training and prediction paths compute what the plain formulas do.
+"""The fast training and prediction paths compute what the reference engine does.
 
 The training loop works in place in reused buffers, multiplies by masks
 instead of assigning through them, gathers batches with ``np.take`` and may
-run on one BLAS thread; here each of those is checked against a plain NumPy
-epoch written straight from the mathematics (``_network``'s docstring), and
+run on one BLAS thread; here each of those is checked against an epoch of the
+reference engine (``skmlp.nn.reference``, the mathematics in plain NumPy), and
 prediction in chunks against prediction in one piece.  Memory: fitting does
 not copy a float32 C-contiguous ``X``, and predicting needs memory for one
 chunk of rows, not for the activations of all of them.
@@ -17,38 +17,18 @@ from threadpoolctl import threadpool_info
 
 from skmlp import ScratchMLPClassifier, _network, classifier
 from skmlp._activations import DERIVATIVES
+from skmlp.nn import reference
 
 # --------------------------------------------------------------------------
-# A plain epoch: fresh arrays, fancy indexing, boolean assignment.
+# The oracle: an epoch of the reference engine, fresh arrays at every step.
 
 
-def _plain_epoch(X, T, coefs, intercepts, velocities, order, batch_size, eta,
-                 momentum):
-    cost = change = 0.0
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        inputs, Y = [X[idx]], X[idx]
-        for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-            Z = Y @ W + b
-            Y = 1 / (1 + np.exp(-Z)) if layer == len(coefs) - 1 else np.maximum(Z, 0)
-            inputs.append(Y)
-        error = Y - T[idx]
-        cost += 0.5 * float(np.sum(error**2))
-        delta = error * Y * (1 - Y)
-        steps = []
-        for layer in range(len(coefs) - 1, -1, -1):
-            grad_W, grad_b = inputs[layer].T @ delta, delta.sum(axis=0)
-            if layer > 0:
-                delta = delta @ coefs[layer].T
-                delta[inputs[layer] <= 0] = 0
-            steps.append((layer, grad_W, grad_b))
-        for layer, grad_W, grad_b in steps:
-            v_W, v_b = velocities[layer]
-            v_W[...] = momentum * v_W - eta * grad_W
-            v_b[...] = momentum * v_b - eta * grad_b
-            coefs[layer] += v_W
-            intercepts[layer] += v_b
-            change += np.sqrt(np.sum(v_W**2) + np.sum(v_b**2))
+def _reference_epoch(X, T, coefs, intercepts, order, batch_size, eta, momentum):
+    net = reference.Network((X.shape[1], *(W.shape[1] for W in coefs)))
+    state = reference.init_optimizer("sgd", coefs + intercepts)
+    cost, change, _ = reference.train_epoch(
+        net, coefs, intercepts, state, X, T, None, solver="sgd", eta=eta,
+        momentum=momentum, batch_size=batch_size, order=order)
     return cost, change
 
 
@@ -63,14 +43,12 @@ def _problem(dtype, n=230, sizes=(30, 16, 8, 1), seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_epoch_equals_the_plain_formulas(dtype, momentum):
+def test_epoch_equals_the_reference_engine(dtype, momentum):
     X, T, coefs, intercepts, order = _problem(dtype)
     batch_size, eta = 64, 0.01  # 4 batches, the last one short
-    plain_W, plain_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
-    velocities = [(np.zeros_like(W), np.zeros_like(b))
-                  for W, b in zip(coefs, intercepts, strict=True)]
-    plain_cost, plain_change = _plain_epoch(
-        X, T, plain_W, plain_b, velocities, order, batch_size, eta, momentum
+    ref_W, ref_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
+    ref_cost, ref_change = _reference_epoch(
+        X, T, ref_W, ref_b, order, batch_size, eta, momentum
     )
 
     sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
@@ -82,15 +60,15 @@ def test_epoch_equals_the_plain_formulas(dtype, momentum):
         workspace=_network.Workspace(sizes, batch_size, dtype),
     )
     assert n_batches == 4
-    # The same operations in the same order: the weights agree to the last
-    # bit but for the compiler's freedom in fusing a multiply-add (1 ulp).
+    # The same operations but for where -eta enters (the fast engine scales
+    # the output delta, the reference the gradient): a few ulp at most.
     eps = float(np.finfo(dtype).eps)
-    for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
+    for got, want in zip(coefs + intercepts, ref_W + ref_b, strict=True):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=4 * eps, atol=4 * eps)
     # Sums over a batch, whose order of summation may differ.
-    assert cost == pytest.approx(plain_cost, rel=100 * eps)
-    assert change == pytest.approx(plain_change, rel=100 * eps)
+    assert cost == pytest.approx(ref_cost, rel=100 * eps)
+    assert change == pytest.approx(ref_change, rel=100 * eps)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -101,11 +79,9 @@ def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
     X[:, ::3] = 0  # a third of the columns blank everywhere
     X[np.random.default_rng(1).random(X.shape) < 0.3] = 0  # and sparse pixels
     batch_size, eta, momentum = 64, 0.01, 0.9
-    plain_W, plain_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
-    velocities = [(np.zeros_like(W), np.zeros_like(b))
-                  for W, b in zip(coefs, intercepts, strict=True)]
-    plain_cost, _ = _plain_epoch(X, T, plain_W, plain_b, velocities, order,
-                                 batch_size, eta, momentum)
+    ref_W, ref_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
+    ref_cost, _ = _reference_epoch(X, T, ref_W, ref_b, order, batch_size,
+                                     eta, momentum)
 
     skipped = []
     real = _network._column_mask
@@ -130,10 +106,10 @@ def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
     np.testing.assert_array_equal(coefs[0][::3], first_layer[::3])
     # The rest: the same sums without their zero terms, in another order.
     eps = float(np.finfo(dtype).eps)
-    for got, want in zip(coefs + intercepts, plain_W + plain_b, strict=True):
+    for got, want in zip(coefs + intercepts, ref_W + ref_b, strict=True):
         np.testing.assert_allclose(got, want, rtol=0,
                                    atol=50 * eps * np.abs(want).max())
-    assert cost == pytest.approx(plain_cost, rel=100 * eps)
+    assert cost == pytest.approx(ref_cost, rel=100 * eps)
 
 
 def test_blank_columns_still_decay_under_an_l2_penalty():
