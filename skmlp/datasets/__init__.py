@@ -4,6 +4,9 @@
 does, whatever the source, and checks what it read against MNIST's known
 SHA-256 digests, so a truncated, corrupt or foreign file (Fashion-MNIST has
 the same layout) is an error instead of a silently different dataset.
+Local files are read in bounded memory: each array's header is checked
+against MNIST's layout before anything is allocated (``_layout``, ``_npz``,
+``_idx``).
 :func:`load_mnist_sample` returns the small sample shipped with skmlp, for
 tests and examples on a machine with neither network nor MNIST.
 """
@@ -107,7 +110,12 @@ def load_mnist(path=None, *, data_home=None, verify=True):
     ------
     MNISTFormatError
         When the source holds something other than MNIST: a truncated or
-        corrupt file, other keys, shapes, dtypes or labels, other data.
+        corrupt file, other keys, shapes, dtypes or labels, other data.  A
+        file is checked from its headers before its data is read, and no more
+        than MNIST's own size is ever read from it.
+    PermissionError
+        When a local file exists but may not be read; its ``filename`` is
+        the file's path.
     MNISTNotFoundError
         When ``path`` or ``SKMLP_MNIST`` names nothing, or when no source
         applies (no local copy, and no network).
