@@ -774,6 +774,16 @@ def test_object_array_in_npz_is_named_not_called_truncated(tmp_path, sample):
     assert "allow_pickle=True" in str(error.value)
 
 
+def test_encrypted_npz_member_is_a_format_error(sample_is_mnist, sample_npz):
+    # Set the "encrypted" flag of the first member in the central directory.
+    data = bytearray(sample_npz.read_bytes())
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 8] |= 0x01
+    sample_npz.write_bytes(bytes(data))
+    with pytest.raises(MNISTFormatError, match=r"mnist\.npz could not be read.*encr"):
+        load_mnist(sample_npz)
+
+
 # ----------------------------------------------------------- permissions
 
 

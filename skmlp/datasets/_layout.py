@@ -102,7 +102,11 @@ def _reading(source):
         yield
     except (MNISTFormatError, PermissionError):
         raise
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+    except (
+        OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error,
+        # zipfile's word for an encrypted member or an unknown compression
+        RuntimeError, NotImplementedError,
+    ) as exc:
         raise MNISTFormatError(
             f"{source} could not be read ({type(exc).__name__}: {exc}); it is "
             f"truncated or corrupt. Expected {_LAYOUT}."
