@@ -5,7 +5,7 @@ notebook's ``numpy.where`` step); :class:`ImageVectorizer` turns each
 ``h x w`` image into a row of ``h * w`` pixels scaled to [0, 1].
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -116,7 +116,9 @@ class DigitPairSelector(BaseEstimator):
         X : array-like of shape (n_samples, h, w) or (n_samples, n_features)
             Images or vectors.
         y : array-like of shape (n_samples,)
-            Digit labels (an integer, float or string dtype).
+            Digit labels (an integer, float or string dtype, or objects
+            mixing integers and strings, compared as text); None and NaN
+            are refused as missing labels.
 
         Returns
         -------
@@ -136,7 +138,9 @@ class DigitPairSelector(BaseEstimator):
             Images or vectors (a NumPy array, a list, a DataFrame or a sparse
             matrix).  It is not modified.
         y : array-like of shape (n_samples,)
-            Digit labels (an integer, float or string dtype).
+            Digit labels (an integer, float or string dtype, or objects
+            mixing integers and strings, compared as text); None and NaN
+            are refused as missing labels.
 
         Returns
         -------
@@ -173,12 +177,14 @@ class DigitPairSelector(BaseEstimator):
                 f"X holds {n_samples} samples but y holds {len(y)} labels; "
                 "they must match."
             )
-        masks = [_label_is(y, digit) for digit in (self.d1, self.d2)]
+        labels, as_label = _comparable_labels(y)
+        masks = [labels == as_label(digit) for digit in (self.d1, self.d2)]
         for digit, mask in zip((self.d1, self.d2), masks, strict=True):
             if not mask.any():
                 raise ValueError(
                     f"Digit {digit} does not occur in y (its labels are "
-                    f"{np.unique(y)[:20].tolist()}); choose digits present in y."
+                    f"{np.unique(labels)[:20].tolist()}); choose digits present "
+                    "in y."
                 )
         self.n_features_in_ = int(np.prod(np.shape(X)[1:], dtype=np.int64))
         return np.flatnonzero(masks[0] | masks[1]), y
@@ -193,33 +199,70 @@ class DigitPairSelector(BaseEstimator):
         return tags
 
 
-def _label_is(y, digit):
-    """Boolean mask of the labels equal to ``digit``, whatever y's dtype."""
-    if y.dtype.kind in "iuf":
-        return y == digit
+def _comparable_labels(y):
+    """``y`` as one comparable kind of label, and how to turn a digit into one.
+
+    Labels that mix Python types (ints and strings from a DataFrame column or
+    a list) cannot be compared or sorted with each other, so they are turned
+    into text first; a missing label (None, NaN) is an error, not a label.
+    """
+    if y.dtype.kind in "iu":
+        return y, int
+    if y.dtype.kind == "f":
+        missing = np.flatnonzero(np.isnan(y))
+        if missing.size:
+            raise ValueError(_missing_labels(missing.size, missing[0], "NaN"))
+        return y, int
     if y.dtype.kind == "U":
-        return np.char.strip(y) == str(digit)
+        return np.char.strip(y), str
     if y.dtype.kind == "S":
-        return np.char.strip(y) == str(digit).encode()
+        return np.char.strip(y), lambda digit: str(digit).encode()
     if y.dtype.kind == "O":
-        # Mixed Python objects (e.g. ints or strings from a DataFrame column):
-        # compare their text, converted in one NumPy call.
-        return np.char.strip(y.astype(str)) == str(digit)
+        texts = [_label_text(label, i) for i, label in enumerate(y.tolist())]
+        return np.array(texts, dtype=str), str
     raise ValueError(
         f"y must hold digit labels (an integer, float or string dtype); "
         f"got dtype {y.dtype}."
     )
 
 
+def _label_text(label, index):
+    """One label of an object array as text: '1' for 1, 1.0, '1' and b'1'."""
+    if label is None or (isinstance(label, float) and label != label):
+        raise ValueError(_missing_labels(None, index, repr(label)))
+    if isinstance(label, str):
+        return label.strip()
+    if isinstance(label, bytes):
+        return label.decode("ascii", "replace").strip()
+    if isinstance(label, Integral) and not isinstance(label, bool | np.bool_):
+        return str(int(label))
+    if isinstance(label, Real) and not isinstance(label, bool | np.bool_):
+        return str(int(label)) if float(label).is_integer() else str(label)
+    raise ValueError(
+        f"y[{index}] is {label!r}, of type {type(label).__name__}; labels must be "
+        "digits given as integers, floats or strings."
+    )
+
+
+def _missing_labels(count, first, what):
+    """The error message for missing labels; ``count`` may be unknown (None)."""
+    found = (f"a missing label ({what}) at index {first}" if count is None else
+             f"{count} missing labels ({what}), the first at index {first}")
+    return (
+        f"y holds {found}; every sample needs a digit label: drop the "
+        "unlabelled samples, or fill in their labels, before selecting a pair."
+    )
+
+
 class ImageVectorizer(TransformerMixin, BaseEstimator):
     """Flatten images to rows of pixels and scale them.
 
-    Each image of shape (h, w) becomes a row of ``h * w`` pixels, read row by
-    row (C order); data that is already flat, of shape (n_samples,
-    n_features), is only scaled.  This is the course notebook's
-    "vectorize images" step, with one difference: the notebook then
-    transposes to one column per image, while scikit-learn, and skmlp, keep
-    one **row** per sample.
+    Each image of shape (h, w), or (h, w, 1) with a single channel, becomes a
+    row of ``h * w`` pixels, read row by row (C order); data that is already
+    flat, of shape (n_samples, n_features), is only scaled.  This is the
+    course notebook's "vectorize images" step, with one difference: the
+    notebook then transposes to one column per image, while scikit-learn, and
+    skmlp, keep one **row** per sample.
 
     The transformer is stateless: ``transform`` works without ``fit``, which
     only records the number of pixels (and the image shape) to check later
@@ -281,7 +324,8 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, h, w) or (n_samples, n_features)
+        X : array-like of shape (n_samples, h, w), (n_samples, h, w, 1) \
+                or (n_samples, n_features)
             Images, or rows of pixels.
         y : None
             Ignored.
@@ -303,7 +347,8 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, h, w) or (n_samples, n_features)
+        X : array-like of shape (n_samples, h, w), (n_samples, h, w, 1) \
+                or (n_samples, n_features)
             Images, or rows of pixels.  It is not modified.
 
         Returns
@@ -386,7 +431,11 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
 
 
 def _flattened(X):
-    """Images (n, h, w) as rows (n, h * w), with (h, w); other input as is."""
+    """Images (n, h, w) or (n, h, w, 1) as rows (n, h * w), with (h, w).
+
+    Flat input, sparse matrices and DataFrames are returned as they are, for
+    validate_data to check.
+    """
     # Read ndim without np.ndim: array-likes that only offer __array__ must
     # reach validate_data untouched, and lists are the one case to convert.
     if isinstance(X, list | tuple):
@@ -394,8 +443,18 @@ def _flattened(X):
             X = np.asarray(X)
         except ValueError:  # ragged: let validate_data report it
             return X, None
-    if getattr(X, "ndim", None) != 3 or sparse.issparse(X):
+    ndim = getattr(X, "ndim", None)
+    if ndim is None or ndim <= 2 or sparse.issparse(X):
         return X, None
     X = np.asarray(X)
-    n_samples, height, width = X.shape
-    return X.reshape(n_samples, height * width), (height, width)
+    # A trailing channel of 1 is how grey images often come (Keras, PIL).
+    if X.ndim == 3 or (X.ndim == 4 and X.shape[3] == 1):
+        n_samples, height, width = X.shape[:3]
+        return X.reshape(n_samples, height * width), (height, width)
+    raise ValueError(
+        f"Found array with dim {X.ndim} and shape {X.shape}; ImageVectorizer "
+        "accepts grey images of shape (n_samples, height, width) or "
+        "(n_samples, height, width, 1), or rows of pixels of shape (n_samples, "
+        "n_features). Turn colour images into grey ones first, e.g. "
+        "X.mean(axis=-1)."
+    )

@@ -9,10 +9,14 @@ real thing.
 import gzip
 import hashlib
 import importlib.util
+import os
+import pathlib
 import struct
 import sys
+import tracemalloc
 import types
 import warnings
+import zipfile
 from pathlib import Path
 from urllib.error import URLError
 
@@ -594,3 +598,253 @@ def test_no_warning_on_a_good_file(sample_is_mnist, sample_npz):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_mnist(sample_npz)
+
+
+# ----------------------------------------------------------- hostile files
+#
+# Files built to exhaust the memory or to confuse the error messages.  Each
+# must be refused with MNISTFormatError (or PermissionError) while skmlp
+# allocates at most MNIST's own size: the sample's here, under 1 MB per array.
+
+BOMB_BYTES = 128 * 2**20  # what each bomb expands to
+MEMORY_BOUND = 16 * 2**20  # far below BOMB_BYTES, far above the sample's arrays
+
+
+def refused_within_memory(path, match, error=MNISTFormatError):
+    """load_mnist(path) raises ``error``; return its message and traced peak."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=match) as raised:
+            load_mnist(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return str(raised.value), peak
+
+
+def zeros_in_chunks(n_bytes, chunk=2**20):
+    for _ in range(n_bytes // chunk):
+        yield bytes(chunk)
+
+
+def npy_bytes(shape, descr="|u1", fortran_order=False, data=b""):
+    """An .npy file written from the format's description, independently of numpy."""
+    header = (f"{{'descr': '{descr}', 'fortran_order': {fortran_order}, "
+              f"'shape': {tuple(shape)!r}, }}")
+    # Version 1.0: magic, version, little-endian uint16 header length; the
+    # header is padded with spaces and a newline to a multiple of 64 bytes.
+    padding = -(10 + len(header) + 1) % 64
+    header = (header + " " * padding + "\n").encode("latin1")
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+def write_npz_with(path, arrays, key, member_chunks):
+    """A deflated .npz of ``arrays`` whose member ``key`` is ``member_chunks``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            if name == key:
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    for chunk in member_chunks:
+                        member.write(chunk)
+            else:
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.save(member, array)
+    return path
+
+
+def test_gzip_bomb_idx_is_refused_in_bounded_memory(sample_is_mnist, tmp_path):
+    folder = write_idx_folder(tmp_path / "idx", sample_is_mnist, (True,) * 4)
+    bomb = folder / (IDX_NAMES["x_test"] + ".gz")
+    # A true header, (1000, 28, 28), then 128 MiB of zeros: about 130 KB on disk.
+    with gzip.open(bomb, "wb", compresslevel=9) as file:
+        file.write(struct.pack(">HBB3I", 0, 0x08, 3, 1000, 28, 28))
+        for chunk in zeros_in_chunks(BOMB_BYTES):
+            file.write(chunk)
+    assert bomb.stat().st_size < BOMB_BYTES / 500
+    message, peak = refused_within_memory(folder, "holds more than the 784000 bytes")
+    assert "t10k-images-idx3-ubyte.gz" in message
+    assert peak < MEMORY_BOUND
+
+
+def test_gzip_bomb_with_a_huge_header_is_refused_before_its_data(
+    sample_is_mnist, tmp_path
+):
+    folder = write_idx_folder(tmp_path / "idx", sample_is_mnist, (True,) * 4)
+    bomb = folder / (IDX_NAMES["x_train"] + ".gz")
+    with gzip.open(bomb, "wb", compresslevel=9) as file:
+        file.write(struct.pack(">HBB3I", 0, 0x08, 3, 2**32 - 1, 28, 28))
+        for chunk in zeros_in_chunks(BOMB_BYTES):
+            file.write(chunk)
+    message, peak = refused_within_memory(
+        folder, r"announces shape \(4294967295, 28, 28\).*has 5000.*before reading"
+    )
+    assert "train-images-idx3-ubyte.gz" in message
+    assert peak < MEMORY_BOUND
+
+
+@pytest.mark.parametrize(
+    ("key", "dims", "match"),
+    [
+        ("x_test", (2**32 - 1, 28, 28), r"\(4294967295, 28, 28\), 4294967295 samples"),
+        # 1000 * 2**31 * 2**31 is 0 in int64 arithmetic: the product must not wrap.
+        ("x_test", (1000, 2**31, 2**31), r"has shape \(1000, 2147483648, 2147483648\)"),
+        ("x_test", (2**32 - 1,) * 3, r"expected \(n, 28, 28\)"),
+        ("y_test", (2**32 - 1,), r"\(4294967295,\), 4294967295 samples.*has 1000"),
+    ],
+    ids=["many-images", "overflowing-product", "huge-images", "many-labels"],
+)
+def test_idx_header_with_huge_dimensions(sample_is_mnist, tmp_path, key, dims, match):
+    folder = write_idx_folder(tmp_path / "idx", sample_is_mnist)
+    header = struct.pack(f">HBB{len(dims)}I", 0, 0x08, len(dims), *dims)
+    (folder / IDX_NAMES[key]).write_bytes(header + bytes(100))
+    _, peak = refused_within_memory(folder, match)
+    assert peak < MEMORY_BOUND
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzipped"])
+def test_idx_with_data_beyond_its_header_is_refused(
+    sample_is_mnist, tmp_path, gzipped
+):
+    labels = sample_is_mnist["y_train"]
+    folder = write_idx_folder(tmp_path / "idx", sample_is_mnist)
+    data = struct.pack(">HBBI", 0, 0x08, 1, len(labels)) + labels.tobytes() + b"\x01"
+    path = folder / IDX_NAMES["y_train"]
+    if gzipped:
+        path.unlink()
+        path = path.with_name(path.name + ".gz")
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    with pytest.raises(MNISTFormatError, match=r"idx1-ubyte(\.gz)? holds more than"):
+        load_mnist(folder)
+
+
+@pytest.mark.parametrize(
+    ("key", "shape", "match"),
+    [
+        ("x_train", (10**12, 28, 28), r"x_train announces shape \(1000000000000, 28"),
+        ("y_test", (10**12,), r"y_test announces shape \(1000000000000,\).*has 1000"),
+        ("x_train", (5000, 10**6, 10**6), r"x_train has shape \(5000, 1000000, 10"),
+    ],
+    ids=["many-images", "many-labels", "huge-images"],
+)
+def test_npz_with_a_forged_header(sample_is_mnist, tmp_path, key, shape, match):
+    path = write_npz_with(tmp_path / "mnist.npz", sample_is_mnist, key,
+                          [npy_bytes(shape, data=bytes(1000))])
+    _, peak = refused_within_memory(path, match)
+    assert peak < MEMORY_BOUND
+
+
+def test_npz_member_bomb_is_refused_in_bounded_memory(sample_is_mnist, tmp_path):
+    # A true header, (1000, 28, 28) uint8, followed by 128 MiB of zeros.
+    path = write_npz_with(
+        tmp_path / "mnist.npz", sample_is_mnist, "x_test",
+        [npy_bytes((1000, 28, 28)), *zeros_in_chunks(BOMB_BYTES)],
+    )
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("x_test.npy").compress_size < BOMB_BYTES / 500
+    _, peak = refused_within_memory(path, r"x_test holds more than the 784000 bytes")
+    assert peak < MEMORY_BOUND
+
+
+def test_npz_header_is_read_as_numpy_writes_it(sample_is_mnist, tmp_path, mnist_sample):
+    # The forged members above are refused for what they say, not for their form:
+    # the same hand-made header with true data loads.
+    arrays = sample_is_mnist
+    member = npy_bytes(arrays["y_test"].shape, data=arrays["y_test"].tobytes())
+    path = write_npz_with(tmp_path / "mnist.npz", arrays, "y_test", [member])
+    assert_same(load_mnist(path), mnist_sample)
+
+
+def test_fortran_ordered_npz_arrays_are_read_in_their_order(
+    sample_is_mnist, tmp_path, mnist_sample
+):
+    arrays = {key: np.asfortranarray(a) for key, a in sample_is_mnist.items()}
+    assert_same(load_mnist(save_npz(tmp_path / "mnist.npz", arrays)), mnist_sample)
+
+
+def test_object_array_in_npz_is_named_not_called_truncated(tmp_path, sample):
+    arrays = dict(sample)
+    arrays["y_train"] = arrays["y_train"].astype(object)
+    path = save_npz(tmp_path / "mnist.npz", arrays)
+    with pytest.raises(MNISTFormatError, match="y_train is an array of Python obj"):
+        load_mnist(path)
+    with pytest.raises(MNISTFormatError) as error:
+        load_mnist(path)
+    assert "truncated" not in str(error.value)
+    assert "allow_pickle=True" in str(error.value)
+
+
+def test_encrypted_npz_member_is_a_format_error(sample_is_mnist, sample_npz):
+    # Set the "encrypted" flag of the first member in the central directory.
+    data = bytearray(sample_npz.read_bytes())
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 8] |= 0x01
+    sample_npz.write_bytes(bytes(data))
+    with pytest.raises(MNISTFormatError, match=r"mnist\.npz could not be read.*encr"):
+        load_mnist(sample_npz)
+
+
+# ----------------------------------------------------------- permissions
+
+
+def deny_reading(monkeypatch, denied):
+    """Make Path.open fail on ``denied`` as it does on a mode-000 file."""
+    real_open = pathlib.Path.open
+
+    def open_unless_denied(self, *args, **kwargs):
+        if self == denied:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", open_unless_denied)
+
+
+@pytest.mark.parametrize("source", ["npz", "idx", "idx.gz"])
+def test_unreadable_file_is_a_permission_error(
+    sample_is_mnist, tmp_path, monkeypatch, source
+):
+    if source == "npz":
+        path = denied = save_npz(tmp_path / "mnist.npz", sample_is_mnist)
+    else:
+        gzipped = (source == "idx.gz",) * 4
+        path = write_idx_folder(tmp_path / "idx", sample_is_mnist, gzipped)
+        denied = path / (IDX_NAMES["y_test"] + (".gz" if gzipped[0] else ""))
+    deny_reading(monkeypatch, denied)
+    with pytest.raises(PermissionError) as error:
+        load_mnist(path)
+    assert not isinstance(error.value, MNISTFormatError)
+    assert error.value.filename == str(denied)
+    assert str(denied) in str(error.value) and "chmod" in str(error.value)
+    assert "truncated" not in str(error.value)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root reads a mode-000 file; the monkeypatched variant above runs instead",
+)
+def test_mode_000_file_is_a_permission_error(sample_is_mnist, tmp_path):
+    path = save_npz(tmp_path / "mnist.npz", sample_is_mnist)
+    path.chmod(0)
+    try:
+        with pytest.raises(PermissionError, match="mnist.npz"):
+            load_mnist(path)
+    finally:
+        path.chmod(0o600)
+
+
+# ----------------------------------------------------- other kinds of entry
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_name_that_is_a_folder(sample_is_mnist, tmp_path, suffix):
+    folder = write_idx_folder(tmp_path / "idx", sample_is_mnist)
+    (folder / IDX_NAMES["x_train"]).unlink()
+    (folder / (IDX_NAMES["x_train"] + suffix)).mkdir()
+    with pytest.raises(MNISTFormatError, match=rf"idx3-ubyte{suffix} is not a file"):
+        load_mnist(folder)
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="no /dev/null here")
+def test_device_is_neither_file_nor_folder():
+    with pytest.raises(MNISTFormatError, match="/dev/null .*neither a file nor"):
+        load_mnist("/dev/null")

@@ -90,6 +90,58 @@ def test_selector_label_dtypes(labels):
     assert y_pair.dtype == np.asarray(labels).dtype
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1.0, "2", b"1", np.int64(5), " 2 "], dtype=object),
+        [0, 1, "2", "1", 5.0, 2],
+    ],
+    ids=["object-mix", "list-mix"],
+)
+def test_selector_mixed_label_types_are_compared_as_digits(labels):
+    X = np.arange(6 * 4).reshape(6, 2, 2)
+    X_pair, _ = DigitPairSelector(1, 2).fit_resample(X, labels)
+    np.testing.assert_array_equal(X_pair, X[[1, 2, 3, 5]])
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (np.array([None, "1", "5", "1", "5"], dtype=object),
+         r"missing label \(None\) at index 0"),
+        ([None, "1", "5", "1", "5"], r"missing label \(None\) at index 0"),
+        (np.array([1, 5, None, 1, 5], dtype=object),
+         r"missing label \(None\) at index 2"),
+        (np.array([1, 5, np.nan, 1, 5], dtype=object),
+         r"missing label \(nan\) at index 2"),
+        (np.array([1.0, 5.0, np.nan, 1.0, np.nan]),
+         r"2 missing labels \(NaN\), the first at index 2"),
+        (np.array([1, 5, [3], 1, 5], dtype=object), r"y\[2\] is \[3\], of type list"),
+        (np.array([1, 5, True, 1, 5], dtype=object), r"y\[2\] is True, of type bool"),
+    ],
+    ids=["none-str", "none-str-list", "none-int",
+         "nan-object", "nan-float", "list-label", "bool-label"],
+)
+def test_selector_unusable_labels_are_a_clear_value_error(labels, match):
+    X = np.zeros((5, 4))
+    # 1 and 5 are in every y (the labels themselves are refused); 2 is in
+    # none, which makes the selector list the labels it found.
+    for d1 in (1, 2):
+        with pytest.raises(ValueError, match=match):
+            DigitPairSelector(d1, 5).fit(X, labels)
+        with pytest.raises(ValueError, match=match):
+            DigitPairSelector(d1, 5).fit_resample(X, labels)
+
+
+def test_selector_lists_mixed_labels_it_cannot_sort():
+    # ints and strings cannot be sorted together; the message lists them as text.
+    X, y = np.zeros((5, 4)), np.array([1, "5", 5, "x", 1], dtype=object)
+    with pytest.raises(ValueError, match=r"Digit 2 does not occur .*\['1', '5', 'x'\]"):
+        DigitPairSelector(2, 5).fit_resample(X, y)
+    _, y_pair = DigitPairSelector(1, 5).fit_resample(X, y)
+    assert y_pair.tolist() == [1, "5", 5, 1]
+
+
 def test_selector_sparse_and_list_input():
     y = np.array([3, 8, 3, 0])
     X = np.arange(8).reshape(4, 2)
@@ -285,6 +337,35 @@ def test_vectorizer_checks_later_input(images):
         vectorizer.transform(X[:, :3, :].reshape(12, 9))
     with pytest.raises(ValueError, match="dim 4"):
         vectorizer.transform(X.reshape(12, 2, 2, 3))
+
+
+def test_vectorizer_accepts_a_trailing_channel_of_one(images):
+    X, _ = images
+    with_channel = read_only(X[..., np.newaxis])
+    vectorizer = ImageVectorizer().fit(with_channel)
+    assert vectorizer.image_shape_ == (4, 3) and vectorizer.n_features_in_ == 12
+    np.testing.assert_array_equal(vectorizer.transform(with_channel),
+                                  ImageVectorizer().fit_transform(X))
+    # Fitted on one form, it takes the other: the images are the same.
+    np.testing.assert_array_equal(ImageVectorizer().fit(X).transform(with_channel),
+                                  vectorizer.transform(X))
+    assert vectorizer.get_feature_names_out()[-1] == "pixel_3_2"
+
+
+@pytest.mark.parametrize(
+    "shape", [(12, 4, 3, 3), (12, 4, 3, 1, 1), (12, 1, 4, 3)],
+    ids=["colour", "5-d", "leading-channel"],
+)
+def test_vectorizer_other_shapes_say_which_work(images, shape):
+    X = np.zeros(shape, dtype=np.uint8)
+    for method in ("fit_transform", "transform"):
+        with pytest.raises(ValueError) as error:
+            getattr(ImageVectorizer(), method)(X)
+        message = str(error.value)
+        assert f"shape {shape}" in message
+        assert "(n_samples, height, width, 1)" in message
+        assert "(n_samples, n_features)" in message
+        assert "dim <= 2" not in message
 
 
 def test_vectorizer_is_stateless(images):

@@ -4,21 +4,33 @@
 does, whatever the source, and checks what it read against MNIST's known
 SHA-256 digests, so a truncated, corrupt or foreign file (Fashion-MNIST has
 the same layout) is an error instead of a silently different dataset.
+Local files are read in bounded memory: each array's header is checked
+against MNIST's layout before anything is allocated (``_layout``, ``_npz``,
+``_idx``).
 :func:`load_mnist_sample` returns the small sample shipped with skmlp, for
 tests and examples on a machine with neither network nor MNIST.
 """
 
-import gzip
 import hashlib
 import os
 import warnings
-import zipfile
-import zlib
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import fetch_openml
+
+from ._idx import _read_idx_folder
+from ._layout import (
+    _IMAGE_SHAPE,
+    _KEYS,
+    _LAYOUT,
+    _MNIST_COUNTS,
+    MNISTFormatError,
+    MNISTNotFoundError,
+    _check_layout,
+)
+from ._npz import _read_npz
 
 __all__ = [
     "ENV_VAR",
@@ -31,54 +43,21 @@ __all__ = [
 #: Environment variable naming a local MNIST: a Keras-style .npz or an IDX folder.
 ENV_VAR = "SKMLP_MNIST"
 
-_KEYS = ("x_train", "y_train", "x_test", "y_test")
-_IMAGE_SHAPE = (28, 28)
-
 # Number of samples and SHA-256 of the raw C-order bytes of each array of
 # Keras' mnist.npz; any faithful copy of MNIST (IDX files, OpenML) gives these.
-_FINGERPRINT = {
-    "x_train": (
-        60000, "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"
-    ),
-    "y_train": (
-        60000, "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13"
-    ),
-    "x_test": (
-        10000, "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"
-    ),
-    "y_test": (
-        10000, "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"
-    ),
+_SHA256 = {
+    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
+_FINGERPRINT = {key: (_MNIST_COUNTS[key], _SHA256[key]) for key in _KEYS}
 # Pixel mean of MNIST's images, quoted when a file turns out to hold other data.
 _PIXEL_MEAN = {"x_train": 33.318421449829934, "x_test": 33.791224489795916}
-
-_IDX_NAMES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-_IDX_UBYTE = 0x08  # IDX type code of unsigned bytes, the only one MNIST uses
-
-_LAYOUT = (
-    "MNIST as a Keras-style .npz (x_train (60000, 28, 28), y_train (60000,), "
-    "x_test (10000, 28, 28), y_test (10000,), all uint8) or a folder holding "
-    "the four IDX files " + ", ".join(_IDX_NAMES.values()) + " (each optionally "
-    "gzipped, with a .gz suffix)"
-)
 
 _SAMPLE_FILE = "mnist_sample.npz"
 _OPENML_NAME = "mnist_784"
 _OPENML_VERSION = 1
-
-
-class MNISTFormatError(ValueError):
-    """A file or a download does not hold MNIST in a layout skmlp can read."""
-
-
-class MNISTNotFoundError(FileNotFoundError):
-    """MNIST is neither on this machine nor downloadable."""
 
 
 # ----------------------------------------------------------------- public API
@@ -131,7 +110,12 @@ def load_mnist(path=None, *, data_home=None, verify=True):
     ------
     MNISTFormatError
         When the source holds something other than MNIST: a truncated or
-        corrupt file, other keys, shapes, dtypes or labels, other data.
+        corrupt file, other keys, shapes, dtypes or labels, other data.  A
+        file is checked from its headers before its data is read, and no more
+        than MNIST's own size is ever read from it.
+    PermissionError
+        When a local file exists but may not be read; its ``filename`` is
+        the file's path.
     MNISTNotFoundError
         When ``path`` or ``SKMLP_MNIST`` names nothing, or when no source
         applies (no local copy, and no network).
@@ -184,7 +168,7 @@ def load_mnist_sample():
     """
     resource = resources.files("skmlp").joinpath("data", _SAMPLE_FILE)
     with resources.as_file(resource) as sample:
-        arrays = _read_npz(sample)
+        arrays = _read_npz(sample, limits=_MNIST_COUNTS)
         return _validated(arrays, f"the MNIST sample {sample}", fingerprint=None)
 
 
@@ -198,7 +182,17 @@ def _load_local(path, origin, verify):
         raise MNISTNotFoundError(
             f"{path} (given by {origin}) does not exist; expected {_LAYOUT}."
         )
-    arrays = _read_idx_folder(path) if path.is_dir() else _read_npz(path)
+    if not path.is_dir() and not path.is_file():
+        raise MNISTFormatError(
+            f"{path} (given by {origin}) is neither a file nor a folder (a device, "
+            f"a pipe, ...); expected {_LAYOUT}."
+        )
+    # No file may announce more samples than load_mnist will accept.
+    limits = {key: n_samples for key, (n_samples, _) in _FINGERPRINT.items()}
+    if path.is_dir():
+        arrays = _read_idx_folder(path, limits)
+    else:
+        arrays = _read_npz(path, limits)
     return _validated(arrays, str(path), _FINGERPRINT if verify else _counts_only())
 
 
@@ -306,92 +300,6 @@ def _openml_parser():
     return "pandas"
 
 
-# ------------------------------------------------------------------ readers
-
-
-def _read_npz(path):
-    """The four arrays of a Keras-style .npz, or a clear MNISTFormatError."""
-    if not zipfile.is_zipfile(path):
-        raise MNISTFormatError(
-            f"{path} is not an .npz file (no zip archive found: it is truncated "
-            f"or holds something else); expected {_LAYOUT}."
-        )
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in _KEYS if key not in npz.files]
-            if missing:
-                raise MNISTFormatError(
-                    f"{path} holds the arrays {sorted(npz.files)}, not "
-                    f"{list(_KEYS)} (missing {missing}); expected {_LAYOUT}."
-                )
-            return {key: npz[key] for key in _KEYS}
-    except MNISTFormatError:
-        raise
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
-        raise MNISTFormatError(
-            f"{path} could not be read ({type(exc).__name__}: {exc}); it is "
-            f"truncated or corrupt. Expected {_LAYOUT}."
-        ) from exc
-
-
-def _read_idx_folder(folder):
-    """The four arrays from MNIST's IDX files in ``folder``."""
-    files = {}
-    for key, name in _IDX_NAMES.items():
-        # The uncompressed file first: it reads faster.
-        found = [folder / f"{name}{suffix}" for suffix in ("", ".gz")]
-        found = [file for file in found if file.is_file()]
-        if found:
-            files[key] = found[0]
-    missing = [_IDX_NAMES[key] for key in _KEYS if key not in files]
-    if missing:
-        present = sorted(entry.name for entry in folder.iterdir())[:10]
-        raise MNISTFormatError(
-            f"{folder} is a folder without the IDX files {missing} (it holds "
-            f"{present}); expected {_LAYOUT}."
-        )
-    return {key: _read_idx(files[key], ndim=3 if key[0] == "x" else 1)
-            for key in _KEYS}
-
-
-def _read_idx(path, ndim):
-    """One IDX file (plain or gzipped) of unsigned bytes, as a uint8 array."""
-    try:
-        with open(path, "rb") as file:
-            gzipped = file.read(2) == b"\x1f\x8b"
-        with (gzip.open if gzipped else open)(path, "rb") as file:
-            raw = file.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MNISTFormatError(
-            f"{path} could not be read ({type(exc).__name__}: {exc}); it is "
-            "truncated or corrupt."
-        ) from exc
-    # IDX header: two zero bytes, the type code, the number of dimensions,
-    # then each dimension as a big-endian uint32.
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        raise MNISTFormatError(
-            f"{path} is not an IDX file (its first bytes are {raw[:4]!r}, an IDX "
-            f"file starts with two zero bytes); expected {_LAYOUT}."
-        )
-    if raw[2] != _IDX_UBYTE or raw[3] != ndim:
-        raise MNISTFormatError(
-            f"{path} holds IDX type code {raw[2]:#04x} with {raw[3]} dimensions; "
-            f"expected unsigned bytes ({_IDX_UBYTE:#04x}) with {ndim}."
-        )
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise MNISTFormatError(f"{path} is truncated: its IDX header is incomplete.")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    if len(raw) - header != np.prod(shape):
-        raise MNISTFormatError(
-            f"{path} holds {len(raw) - header} bytes of data, but its header "
-            f"announces shape {shape} ({np.prod(shape)} bytes): it is truncated "
-            "or corrupt."
-        )
-    # frombuffer gives a read-only view of ``raw``; return an array of its own.
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
-
-
 # --------------------------------------------------------------- validation
 
 
@@ -410,19 +318,7 @@ def _validated(arrays, source, fingerprint):
     for key in _KEYS:
         array = np.asarray(arrays[key])
         is_images = key[0] == "x"
-        expected = "(n, 28, 28)" if is_images else "(n,)"
-        if array.ndim != (3 if is_images else 1) or (
-            is_images and array.shape[1:] != _IMAGE_SHAPE
-        ):
-            raise MNISTFormatError(
-                f"{source}: {key} has shape {array.shape}, expected {expected}; "
-                f"expected {_LAYOUT}."
-            )
-        if array.dtype.kind not in "ui":
-            raise MNISTFormatError(
-                f"{source}: {key} has dtype {array.dtype}, expected uint8 "
-                f"{'pixels 0-255' if is_images else 'digits 0-9'}."
-            )
+        _check_layout(source, key, array.shape, array.dtype)
         checked[key] = _as_uint8(array, 255 if is_images else 9, source, key)
     for part in ("train", "test"):
         n_x, n_y = len(checked[f"x_{part}"]), len(checked[f"y_{part}"])
