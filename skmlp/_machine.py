@@ -18,7 +18,8 @@ from threadpoolctl import threadpool_info
 
 from . import __version__
 
-__all__ = ["blas_info", "cpu_model", "load_average", "machine_info", "versions"]
+__all__ = ["blas_info", "cpu_model", "load_average", "machine_info", "summary",
+           "versions"]
 
 # Distribution name -> module, for the versions recorded beside NumPy's.
 _LIBRARIES = {
@@ -87,3 +88,21 @@ def machine_info():
         "versions": versions(),
         "blas": blas_info(),
     }
+
+
+def summary(info=None):
+    """One line for a log: CPU, cores, load, Python, NumPy and BLAS.
+
+    ``info`` is a :func:`machine_info` dict (a new one when None).
+    """
+    info = machine_info() if info is None else info
+    versions = info["versions"]
+    blas = ", ".join(
+        f"{pool['internal_api']} {pool['version']} ({pool['num_threads']} "
+        f"thread{'' if pool['num_threads'] == 1 else 's'})" for pool in info["blas"]
+    ) or "none seen"
+    load = info["load_average"]
+    return (f"{info['cpu']}, {info['cores']} cores"
+            + (f", load {load[0]:.2f}" if load else "")
+            + f"; Python {versions['python']}, NumPy {versions['numpy']}, "
+              f"skmlp {versions['skmlp']}; BLAS {blas}")

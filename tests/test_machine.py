@@ -45,3 +45,13 @@ def test_cpu_model_without_proc_cpuinfo(monkeypatch):
 def test_a_library_that_cannot_be_imported_is_left_out(monkeypatch):
     monkeypatch.setitem(_machine._LIBRARIES, "not-a-library", "skmlp_no_such_module")
     assert "not-a-library" not in _machine.versions()
+
+
+def test_summary_is_one_line_of_the_record():
+    info = _machine.machine_info()
+    line = _machine.summary(info)
+    assert "\n" not in line
+    assert line.startswith(f"{info['cpu']}, {info['cores']} cores")
+    assert f"NumPy {np.__version__}" in line and f"skmlp {skmlp.__version__}" in line
+    no_blas = {**info, "blas": [], "load_average": None}
+    assert _machine.summary(no_blas).endswith("BLAS none seen")
