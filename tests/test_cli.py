@@ -163,3 +163,16 @@ def test_a_warning_that_mentions_an_interruption_is_not_one(run_cli, tmp_path,
     record = json.loads((tmp_path / f"{'run' if command == 'train' else command}"
                          ".json").read_text())
     assert record["interrupted"] is False
+
+
+def test_nothing_below_the_command_line_imports_it():
+    # Imports go one way: the package and its benchmark never need skmlp.cli.
+    code = ("import pkgutil, sys, importlib, skmlp\n"
+            "for module in pkgutil.iter_modules(skmlp.__path__):\n"
+            "    if module.name not in ('cli', '__main__'):\n"
+            "        importlib.import_module('skmlp.' + module.name)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('skmlp.cli')))\n")
+    root = os.path.dirname(os.path.dirname(skmlp.__file__))  # this skmlp
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, timeout=120, check=True, cwd=root)
+    assert result.stdout.strip() == "[]"
