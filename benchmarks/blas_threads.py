@@ -10,15 +10,15 @@ time of each and their ratio.  The decision it informs is
 """
 
 import argparse
-import os
 import statistics
 import time
 
 import numpy as np
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from skmlp import ScratchMLPClassifier, _network
+from skmlp._machine import blas_info, load_average, summary
 from skmlp.benchmark import load_digit_pair
 
 
@@ -47,9 +47,9 @@ def main():
     cases = [("load_digits (64 features)", (digits / 16).astype(np.float32), labels)]
     X, y = load_digit_pair(source="sample" if args.sample else "mnist")
     cases.append(("MNIST 1 vs 5 (784 features)", X, y))
-    threads = max(pool["num_threads"] for pool in threadpool_info()
-                  if pool["user_api"] == "blas")
-    print(f"BLAS threads by default: {threads}; load average {os.getloadavg()}")
+    threads = max(pool["num_threads"] for pool in blas_info())
+    print(summary())
+    print(f"BLAS threads by default: {threads}")
     print(f"{'data':<30} {'batch':>6} {'1 thread s':>11} {f'{threads} threads s':>12}"
           f" {'ratio':>7}  largest GEMM (M*N*K)")
     for name, X, y in cases:
@@ -66,7 +66,7 @@ def main():
             work = _network.largest_gemm(layer_sizes, batch_size)
             print(f"{name:<30} {batch_size:>6} {one:>11.3f} {many:>12.3f} "
                   f"{many / one:>7.2f}  {work:.3g}")
-    print(f"load average {os.getloadavg()}")
+    print(f"load average {load_average()}")
 
 
 if __name__ == "__main__":

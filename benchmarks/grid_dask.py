@@ -12,20 +12,20 @@ Usage::
     python benchmarks/grid_dask.py --runs dask --epochs 2
     python benchmarks/grid_dask.py --quick              # 2,000 samples, 1 epoch
 
-MNIST is read from ``--mnist`` (default: ``$SKMLP_MNIST``, else
-/work/shared/data/mnist.npz), a Keras-style ``mnist.npz``.
+MNIST is read with ``skmlp.load_mnist`` from ``--mnist`` (default: its own
+search, ``$SKMLP_MNIST`` first).
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from skmlp import ScratchMLPClassifier
+from skmlp import ImageVectorizer, ScratchMLPClassifier, load_mnist
+from skmlp._machine import blas_info, summary
 from skmlp.distributed import dask_backend
 
 GRID = {
@@ -37,44 +37,20 @@ GRID = {
 
 def load_pair(path, digits):
     """Training images (n, 28, 28) and labels of two digits."""
-    try:
-        from skmlp import load_mnist
-    except ImportError:  # an skmlp without its loader: read the file directly
-        with np.load(path) as data:
-            X, y = data["x_train"], data["y_train"]
-    else:
-        (X, y), _ = load_mnist(path)
+    (X, y), _ = load_mnist(path)
     keep = np.isin(y, digits)
     return X[keep], y[keep]
 
 
-def _flatten_by_max(X):
-    X = X.reshape(len(X), -1).astype(np.float32)
-    return X / np.maximum(X.max(axis=1, keepdims=True), 1)
-
-
-def vectorizer():
-    """skmlp's ImageVectorizer, or the same flattening if it is not there."""
-    try:
-        from skmlp import ImageVectorizer
-
-        return ImageVectorizer()
-    except ImportError:
-        from sklearn.preprocessing import FunctionTransformer
-
-        return FunctionTransformer(_flatten_by_max)
-
-
 def make_search(epochs, n_jobs):
     pipe = make_pipeline(
-        vectorizer(), ScratchMLPClassifier(epochs=epochs, random_state=0)
+        ImageVectorizer(), ScratchMLPClassifier(epochs=epochs, random_state=0)
     )
     return GridSearchCV(pipe, GRID, cv=3, n_jobs=n_jobs)
 
 
 def blas_threads():
-    return [pool["num_threads"] for pool in threadpool_info()
-            if pool["user_api"] == "blas"]
+    return [pool["num_threads"] for pool in blas_info()]
 
 
 def run(name, X, y, epochs, n_workers):
@@ -113,10 +89,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--digits", type=int, nargs=2, default=[1, 5])
     parser.add_argument("--n-workers", type=int, default=2)
-    parser.add_argument(
-        "--mnist",
-        default=os.environ.get("SKMLP_MNIST", "/work/shared/data/mnist.npz"),
-    )
+    parser.add_argument("--mnist", default=None)
     parser.add_argument(
         "--blas-threads", type=int, default=None,
         help="BLAS threads of the local runs (default: BLAS's own); Dask's "
@@ -133,9 +106,9 @@ def main(argv=None):
     n_fits = 3 * len(GRID["scratchmlpclassifier__eta"]) * len(
         GRID["scratchmlpclassifier__batch_size"]
     ) * len(GRID["scratchmlpclassifier__hidden_layers"])
+    print(summary())
     print(f"MNIST {args.digits[0]} vs {args.digits[1]}: {len(X)} samples, "
-          f"{n_fits} fits + refit, {epochs} epochs, {os.cpu_count()} CPUs, "
-          f"BLAS threads here {blas_threads()}")
+          f"{n_fits} fits + refit, {epochs} epochs")
 
     done = {}
     for name in args.runs:

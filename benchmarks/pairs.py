@@ -34,7 +34,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from skmlp import DigitPairSelector, ImageVectorizer, ScratchMLPClassifier, load_mnist
-from skmlp.cli import NOTEBOOK_ACCURACY, _environment
+from skmlp._machine import machine_info, summary
+from skmlp.cli import NOTEBOOK_ACCURACY
 
 
 def parse_pair(text):
@@ -83,6 +84,8 @@ def main(argv=None):
             parser.error(f"{args.skmlp_results} lacks the pairs {missing}")
 
     data = load_mnist(args.mnist)
+    machine = machine_info()
+    print(summary(machine), flush=True)
     hidden_layers = ScratchMLPClassifier().hidden_layers
     rows = []
     for pair in args.pairs:
@@ -129,7 +132,7 @@ def main(argv=None):
                                                 random_state=0).get_params(),
             "skmlp_results_from": (None if args.skmlp_results is None
                                    else str(args.skmlp_results)),
-            "rows": rows, "means": means, "environment": _environment(),
+            "rows": rows, "means": means, "environment": machine,
         }, indent=2, default=str) + "\n")
 
 

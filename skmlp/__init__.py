@@ -1,13 +1,15 @@
 """skmlp: a from-scratch NumPy multilayer perceptron for scikit-learn."""
 
+# First, so that every module can ``from . import __version__`` at its top.
+__version__ = "0.1.0"
+
 from .classifier import ScratchMLPClassifier
 from .datasets import load_mnist, load_mnist_sample
 from .distributed import dask_backend
-from .persistence import TRUSTED_TYPES, InconsistentVersionWarning
+from .exceptions import InconsistentVersionWarning, TrainingInterrupted
+from .persistence import TRUSTED_TYPES
 from .preprocessing import DigitPairSelector, ImageVectorizer
 from .streaming import fit_memmap
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DigitPairSelector",
@@ -15,6 +17,7 @@ __all__ = [
     "InconsistentVersionWarning",
     "ScratchMLPClassifier",
     "TRUSTED_TYPES",
+    "TrainingInterrupted",
     "__version__",
     "dask_backend",
     "fit_memmap",

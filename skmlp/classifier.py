@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from . import _network, persistence
+from .exceptions import TrainingInterrupted
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
@@ -500,7 +501,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(
                     f"Training interrupted after {self.n_iter_} completed epoch(s); "
                     "the model keeps the weights of the last completed epoch.",
-                    UserWarning,
+                    TrainingInterrupted,
                     stacklevel=4,
                 )
                 break

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 
 import joblib
 
+from . import __version__
+
 __all__ = ["dask_backend", "dask_client"]
 
 _INSTALL_HINT = 'pip install "skmlp[dask]"'
@@ -57,8 +59,6 @@ def _check_workers(client):
     a missing or different skmlp there fails late and obscurely (or, worse,
     trains other code), so say it up front.
     """
-    from skmlp import __version__
-
     versions = client.run(_worker_skmlp_version, on_error="return")
     wrong = {
         worker: version

@@ -30,6 +30,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from . import __version__
+from .exceptions import InconsistentVersionWarning
+
 __all__ = ["TRUSTED_TYPES", "InconsistentVersionWarning", "load", "save"]
 
 #: Fully qualified names of skmlp's own classes, as ``skops.io`` reports them
@@ -51,39 +54,6 @@ _JOBLIB_COMPRESSORS = {
     ".lzma": "lzma",
 }
 _VERSION_KEY = "_skmlp_version"
-
-
-class InconsistentVersionWarning(UserWarning):
-    """A model is loaded with a version of skmlp other than the one that saved it.
-
-    Like :class:`sklearn.exceptions.InconsistentVersionWarning`: the model may
-    load but behave differently, or fail; refit it with the installed version
-    when you can.
-
-    Attributes
-    ----------
-    estimator_name : str
-        Class of the estimator being loaded.
-    current_version : str
-        The installed skmlp version.
-    original_version : str
-        The skmlp version that saved the model ('unknown' if it was not
-        recorded).
-    """
-
-    def __init__(self, *, estimator_name, current_version, original_version):
-        self.estimator_name = estimator_name
-        self.current_version = current_version
-        self.original_version = original_version
-        super().__init__(str(self))
-
-    def __str__(self):
-        return (
-            f"Loading {self.estimator_name} saved by skmlp "
-            f"{self.original_version} with skmlp {self.current_version}. "
-            "It may give different results or fail; refit and save it again "
-            "with the installed version when you can."
-        )
 
 
 # --------------------------------------------------------------------------
@@ -270,16 +240,9 @@ def _describe(exc, path):
 # __setstate__ (for pickle, joblib and skops alike).
 
 
-def _installed_version():
-    # Imported late: the package imports this module while it initialises.
-    from . import __version__
-
-    return __version__
-
-
 def stamp_version(state):
     """Return ``state`` with the installed skmlp version added (``__getstate__``)."""
-    return {**state, _VERSION_KEY: _installed_version()}
+    return {**state, _VERSION_KEY: __version__}
 
 
 def checked_classifier_state(estimator, state):
@@ -299,7 +262,7 @@ def checked_classifier_state(estimator, state):
         )
     state = dict(state)
     stored = state.pop(_VERSION_KEY, "unknown")
-    current = _installed_version()
+    current = __version__
     if stored != current:
         warnings.warn(
             InconsistentVersionWarning(

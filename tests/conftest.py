@@ -1,10 +1,19 @@
-"""Shared fixtures: MNIST, the full set when it is on the machine, else the sample.
+"""Shared fixtures: MNIST (the full set when it is on the machine, else the
+sample) and the command line.
 
 - ``mnist``: the full MNIST when present, else the sample shipped with skmlp;
 - ``mnist_full``: the full MNIST, the test is skipped when it is absent;
 - ``mnist_sample``: the shipped sample;
 - marker ``mnist_full``: skip a test (or a whole module with ``pytestmark``)
   when the full MNIST is absent.
+
+and, for the tests of the ``skmlp`` command (test_cli*.py):
+
+- ``run_cli``: ``run_cli(*argv)`` runs the command in-process and returns its
+  exit status, stdout and stderr;
+- ``interrupt_epoch``: ``interrupt_epoch(n)`` makes the n-th training epoch
+  raise KeyboardInterrupt, as Ctrl-C would;
+- ``assert_png``: ``assert_png(path)`` checks that a figure was written.
 
 The full MNIST is the file or folder named by ``SKMLP_MNIST`` (CI sets it), else
 ``/work/shared/data/mnist.npz`` when it exists.  The fixtures are session-wide and
@@ -81,3 +90,52 @@ def mnist(request):
     """The full MNIST when present, else the shipped sample; read-only."""
     name = "mnist_sample" if FULL_MNIST_PATH is None else "mnist_full"
     return request.getfixturevalue(name)
+
+
+# ------------------------------------------------------------ the command line
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(*argv)`` runs ``skmlp.cli.main`` -> (status, stdout, stderr)."""
+    from skmlp.cli import main
+
+    def run(*argv):
+        status = main([str(arg) for arg in argv])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+@pytest.fixture
+def interrupt_epoch(monkeypatch):
+    """``interrupt_epoch(n)`` makes the n-th epoch of training (1-based) raise
+    KeyboardInterrupt, as Ctrl-C would."""
+    import skmlp._network
+
+    def arm(n):
+        train_epoch = skmlp._network.train_epoch
+        calls = []
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return train_epoch(*args, **kwargs)
+
+        monkeypatch.setattr(skmlp._network, "train_epoch", interrupted)
+
+    return arm
+
+
+@pytest.fixture
+def assert_png():
+    """``assert_png(path)`` checks that ``path`` is a picture of some size."""
+    from matplotlib.image import imread
+
+    def check(path):
+        image = imread(path)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100
+
+    return check

@@ -1,14 +1,12 @@
-"""``skmlp bench`` at a tiny size: it runs every implementation, and its table
-and JSON hold what they promise.  No timing is asserted: the figures depend
-on the machine; the benchmark itself is for comparing them."""
-
-import argparse
-import json
+"""skmlp.benchmark at a tiny size: it runs every implementation, and its report
+holds what it promises (the command, ``skmlp bench``, is tested in
+test_cli_bench.py).  No timing is asserted: the figures depend on the machine;
+the benchmark itself is for comparing them."""
 
 import numpy as np
 import pytest
 
-from skmlp import benchmark
+from skmlp import benchmark, load_mnist_sample
 
 TINY = dict(epochs=1, repeats=2, n_samples=120, batch_size=50,
             hidden_layers=(24, 12), source="sample", warmup=False)
@@ -24,6 +22,14 @@ def test_load_digit_pair_selects_and_scales():
     assert set(np.unique(y)) == {0, 1}
     # ImageVectorizer's 'max': every non-blank image reaches 1 exactly.
     assert X.min() == 0 and np.all(X.max(axis=1) == 1)
+
+
+def test_load_digit_pair_takes_mnist_already_loaded():
+    # source='mnist' would read the full MNIST; the images given win.
+    X, y = benchmark.load_digit_pair(n_samples=300, mnist=load_mnist_sample())
+    X_sample, y_sample = benchmark.load_digit_pair(n_samples=300, source="sample")
+    np.testing.assert_array_equal(X, X_sample)
+    np.testing.assert_array_equal(y, y_sample)
 
 
 def test_load_digit_pair_reads_full_mnist(mnist_full_path):
@@ -84,37 +90,3 @@ def test_torch_is_benchmarked_when_installed():
     assert 0 <= rows["torch", "float32"]["train_accuracy"] <= 1
     assert "skmlp/torch" in report["ratios"]["float32"]
     assert report["machine"]["torch"]
-
-
-def test_command_prints_a_table_and_writes_json(tmp_path, capsys):
-    parser = benchmark.add_arguments(argparse.ArgumentParser())
-    path = tmp_path / "bench.json"
-    before = benchmark.machine_info()["blas"]
-    args = parser.parse_args([
-        "--sample", "--n-samples", "100", "--epochs", "1", "--repeats", "1",
-        "--batch-size", "50", "--dtype", "float32", "--no-torch", "--no-memory",
-        "--threads", "1", "--json", str(path),
-    ])
-    assert benchmark.run(args) == 0
-    table = capsys.readouterr().out
-    for word in ("floor", "skmlp", "sklearn", "s/epoch", "skmlp/floor", "BLAS"):
-        assert word in table
-    assert "torch " not in table.split("implementation")[1]
-    report = json.loads(path.read_text())
-    assert set(report) == {"config", "machine", "memory_method", "results", "ratios"}
-    assert [row["implementation"] for row in report["results"]] == [
-        "floor", "skmlp", "sklearn"]
-    assert report["config"]["n_samples"] == 100
-    assert report["config"]["sklearn_nesterovs_momentum"] is True
-    # --threads 1 held while timing, and released after.
-    assert report["config"]["threads"] == 1
-    assert {pool["num_threads"] for pool in report["machine"]["blas"]} == {1}
-    assert benchmark.machine_info()["blas"] == before
-
-
-def test_command_rejects_bad_sizes(capsys):
-    parser = benchmark.add_arguments(argparse.ArgumentParser())
-    assert benchmark.run(parser.parse_args(["--sample", "--epochs", "0"])) == 2
-    assert "--epochs" in capsys.readouterr().err
-    assert benchmark.run(parser.parse_args(["--sample", "--threads", "0"])) == 2
-    assert "--threads" in capsys.readouterr().err

@@ -119,7 +119,7 @@ def test_dask_backend_starts_and_closes_a_local_cluster():
 
 @pytest.mark.timeout(CLUSTER_TIMEOUT)
 def test_workers_with_another_skmlp_version_are_refused(cluster, monkeypatch):
-    monkeypatch.setattr(skmlp, "__version__", "0.0.0-not-installed")
+    monkeypatch.setattr(skmlp.distributed, "__version__", "0.0.0-not-installed")
     with pytest.raises(RuntimeError, match=r"needs skmlp 0\.0\.0-not-installed"):
         with dask_client(cluster.scheduler_address):
             pass  # pragma: no cover

@@ -243,7 +243,7 @@ def test_skops_suffix_without_skops_says_what_to_install(tmp_path, monkeypatch, 
 def test_model_of_another_version_loads_with_a_warning(
     tmp_path, monkeypatch, fitted, digits, suffix
 ):
-    monkeypatch.setattr(skmlp, "__version__", "0.0.1")
+    monkeypatch.setattr(skmlp.persistence, "__version__", "0.0.1")
     path = save(fitted, tmp_path / f"old{suffix}")
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match="saved by skmlp 0.0.1") as rec:

@@ -1,0 +1,159 @@
+"""``skmlp train``: train on one pair, evaluate, plot the notebook's curves."""
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.pipeline import make_pipeline
+
+from ..classifier import ScratchMLPClassifier
+from ..preprocessing import ImageVectorizer
+from ._data import fit, load_data, n_epochs_run, select
+from ._options import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CommandError,
+    add_data_arguments,
+    add_digits_argument,
+    add_model_arguments,
+    add_out_argument,
+    check_file_target,
+    classifier_params,
+    seed,
+)
+from ._output import figure, output_dir, percent, run_record, table, write_json
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "train", help="train on one pair, evaluate, plot the training curves",
+        description="Train ScratchMLPClassifier on a pair of MNIST digits with a "
+                    "progress bar, print the test accuracy and the confusion "
+                    "matrix, and write training-curves.png, confusion-matrix.png "
+                    "and run.json.",
+    )
+    add_digits_argument(parser)
+    group = add_model_arguments(parser)
+    group.add_argument("--seed", type=seed, metavar="N",
+                       help="random_state: seeds the weights and the shuffling")
+    add_data_arguments(parser)
+    add_out_argument(parser, "the figures and run.json")
+    parser.add_argument("--save", metavar="FILE", type=Path,
+                        help="save the fitted pipeline (ImageVectorizer + "
+                             "classifier): .skops with skops, else joblib")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _check_save_target(path):
+    """Fail before training, not after, when --save cannot be written."""
+    check_file_target("--save", path)
+    if (path is not None and path.suffix.lower() == ".skops"
+            and importlib.util.find_spec("skops") is None):
+        raise CommandError("argument --save: a .skops file needs skops (pip "
+                           "install skops); or use a .joblib file", EXIT_USAGE)
+
+
+def run(args):
+    start = time.perf_counter()
+    data, source = load_data(args)
+    out = output_dir(args)
+    _check_save_target(args.save)  # fail now rather than after training
+    X_train, y_train, X_test, y_test = select(data, args.digits)
+    load_seconds = time.perf_counter() - start
+    params = classifier_params(args)
+    model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
+    clf = model[-1]
+    d1, d2 = args.digits
+    print(f"{d1} vs {d2} from {source}: {len(y_train)} training and {len(y_test)} "
+          f"test images; {ScratchMLPClassifier(**params)!r}")
+
+    fit_seconds, interrupted = fit(model, X_train, y_train)
+    n_iter = n_epochs_run(clf)
+    if interrupted:
+        print(f"Interrupted: training stopped after {n_iter} of {clf.epochs} "
+              "epoch(s).", file=sys.stderr)
+        if n_iter == 0:
+            print("No epoch was completed: nothing to evaluate.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+    predict_start = time.perf_counter()
+    y_pred = model.predict(X_test)
+    predict_seconds = time.perf_counter() - predict_start
+    accuracy = accuracy_score(y_test, y_pred)
+    matrix = confusion_matrix(y_test, y_pred, labels=clf.classes_)
+    if not interrupted and n_iter < clf.epochs:
+        print(_early_stop_reason(clf))
+    partial = f" (after {n_iter} epoch(s) of {clf.epochs})" if interrupted else ""
+    print(f"Test accuracy: {percent(accuracy)}{partial}, "
+          f"{int(np.trace(matrix))} of {len(y_test)} test images right")
+    print(_confusion_text(clf.classes_, matrix))
+
+    files = _figures(out, model, matrix)
+    if args.save is not None and not interrupted:
+        from ..persistence import save
+
+        clf.set_params(verbose=0)  # no progress bar if the saved model is refitted
+        try:
+            files.append(save(model, args.save))
+        except OSError as exc:
+            raise CommandError(f"cannot save the model to {args.save}: {exc}") from exc
+    elif args.save is not None:
+        print(f"The model was not saved to {args.save}: its training was "
+              "interrupted.", file=sys.stderr)
+    files.append(out / "run.json")
+    write_json(out / "run.json", run_record(
+        "train",
+        digits=list(args.digits),
+        data={"source": source, "n_train": len(y_train), "n_test": len(y_test)},
+        parameters={"given": params, "classifier": clf.get_params()},
+        interrupted=interrupted,
+        n_iter=n_iter,
+        accuracy=accuracy,
+        confusion_matrix={"labels": clf.classes_, "matrix": matrix},
+        curves={"cost": clf.loss_curve_, "weight_change": clf.weight_change_curve_},
+        timings={
+            "load_seconds": load_seconds,
+            "fit_seconds": fit_seconds,
+            "seconds_per_epoch": fit_seconds / n_iter if n_iter else None,
+            "predict_seconds": predict_seconds,
+            "total_seconds": time.perf_counter() - start,
+        },
+    ))
+    print("Wrote " + ", ".join(str(file) for file in files))
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _early_stop_reason(clf):
+    what = ("the validation accuracy" if clf.early_stopping
+            else "the training cost")
+    return (f"Stopped after {clf.n_iter_} of {clf.epochs} epochs: {what} improved "
+            f"by less than tol={clf.tol:g} for n_iter_no_change="
+            f"{clf.n_iter_no_change} epochs.")
+
+
+def _confusion_text(labels, matrix):
+    headers = ["true \\ predicted", *map(str, labels)]
+    return table(headers, [[label, *row] for label, row in
+                           zip(labels, matrix, strict=True)])
+
+
+def _figures(out, model, matrix):
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    from ..plotting import plot_training_curves
+
+    clf = model[-1]
+    fig = figure(figsize=(10, 3.8))
+    plot_training_curves(clf, axes=fig.subplots(1, 2), log=True)
+    fig.suptitle(f"Training of {clf.classes_[0]} vs {clf.classes_[1]}")
+    fig.savefig(out / "training-curves.png", dpi=100)
+    fig = figure(figsize=(4.5, 3.8))
+    ConfusionMatrixDisplay(matrix, display_labels=clf.classes_).plot(
+        ax=fig.subplots(), cmap="Blues", values_format="d"
+    )
+    fig.savefig(out / "confusion-matrix.png", dpi=100)
+    return [out / "training-curves.png", out / "confusion-matrix.png"]

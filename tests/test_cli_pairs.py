@@ -1,0 +1,76 @@
+"""``skmlp pairs``: several pairs or all 45, beside the notebook's figures."""
+
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+
+import skmlp.cli.pairs
+from skmlp.cli import ALL_PAIRS, EXIT_INTERRUPTED, NOTEBOOK_ACCURACY
+
+TINY = ["--hidden", "8", "--epochs", "2"]
+
+
+def _read_json(path):
+    return json.loads(path.read_text())
+
+
+def _read_csv(path):
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_pairs(run_cli, tmp_path, assert_png):
+    status, stdout, _ = run_cli("pairs", "--sample", "--pairs", "1-5", "7-1",
+                                "3-8", *TINY, "--out", tmp_path)
+    assert status == 0
+    rows = _read_csv(tmp_path / "pairs.csv")
+    assert [row["pair"] for row in rows] == ["1-5", "1-7", "3-8"]
+    assert rows[0]["notebook"] == str(NOTEBOOK_ACCURACY[1, 5])
+    assert rows[2]["notebook"] == ""
+    report = _read_json(tmp_path / "pairs.json")
+    accuracies = [result["accuracy"] for result in report["results"]]
+    assert report["summary"]["mean"] == pytest.approx(np.mean(accuracies))
+    assert report["summary"]["min"] == min(accuracies)
+    assert report["parameters"]["given"]["random_state"] == 0  # pairs' default seed
+    for row, accuracy in zip(rows, accuracies, strict=True):
+        assert re.search(rf"^\s*{row['pair']}\s+{100 * accuracy:.2f} %", stdout, re.M)
+    assert "99.65 %" in stdout  # the notebook's figure beside 1-5
+    assert_png(tmp_path / "pairs.png")
+
+
+def test_pairs_default_is_the_notebooks(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(skmlp.cli.pairs, "_train_pair", lambda data, pair, params: (
+        {"pair": f"{pair[0]}-{pair[1]}", "d1": pair[0], "d2": pair[1],
+         "accuracy": 0.5, "notebook": NOTEBOOK_ACCURACY.get(pair), "n_train": 1,
+         "n_test": 1, "n_iter": 1, "fit_seconds": 0.0}, None))
+    assert run_cli("pairs", "--sample", "--out", tmp_path)[0] == 0
+    pairs = [tuple(map(int, row["pair"].split("-")))
+             for row in _read_csv(tmp_path / "pairs.csv")]
+    assert pairs == list(NOTEBOOK_ACCURACY)
+
+
+def test_pairs_all(run_cli, tmp_path, assert_png):
+    status, stdout, _ = run_cli("pairs", "--sample", "--all", "--hidden", "4",
+                                "--epochs", "1", "--batch-size", "500",
+                                "--out", tmp_path)
+    assert status == 0
+    rows = _read_csv(tmp_path / "pairs.csv")
+    assert [(int(row["d1"]), int(row["d2"])) for row in rows] == ALL_PAIRS
+    assert "Mean over 45 pair(s)" in stdout
+    assert_png(tmp_path / "pairs.png")
+
+
+def test_ctrl_c_during_pairs_reports_the_pairs_done(run_cli, tmp_path,
+                                                    interrupt_epoch):
+    interrupt_epoch(4)  # the second epoch of the second pair
+    status, stdout, stderr = run_cli("pairs", "--sample", "--pairs", "1-5",
+                                     "1-7", "4-9", *TINY, "--out", tmp_path)
+    assert status == EXIT_INTERRUPTED
+    assert "Interrupted while training 1-7 (after 1 epoch(s)); 1 of 3 pair(s) " \
+           "finished" in stderr
+    assert [row["pair"] for row in _read_csv(tmp_path / "pairs.csv")] == ["1-5"]
+    assert _read_json(tmp_path / "pairs.json")["interrupted"] is True
+    assert "Mean over 1 pair(s)" in stdout
