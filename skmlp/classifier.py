@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -29,14 +30,12 @@ from . import _network, persistence
 _PREDICT_CHUNK = 4096
 
 # Remedies added to scikit-learn's validation errors that only say what is wrong.
-_REMEDIES = {
-    "infinity": "Replace or drop the infinite values first (np.isfinite finds them).",
-    "could not convert": (
-        "X must hold numbers: encode text or categorical columns first, e.g. "
-        "with sklearn.preprocessing.OneHotEncoder."
-    ),
-    "Input y contains NaN": "Drop the samples whose label is missing.",
-}
+_NOT_NUMERIC = (
+    "X must hold numbers: encode text or categorical columns first, e.g. "
+    "with sklearn.preprocessing.OneHotEncoder."
+)
+_INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
+_MISSING_LABEL = "Drop the samples whose label is missing."
 
 
 def _validate(estimator, X, y="no_validation", **kwargs):
@@ -59,10 +58,49 @@ def _validate(estimator, X, y="no_validation", **kwargs):
     try:
         return validate_data(estimator, X, y, **kwargs)
     except ValueError as exc:
-        remedy = next((r for key, r in _REMEDIES.items() if key in str(exc)), None)
+        remedy = _remedy(X, y)
         if remedy is None:
             raise
         raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
+
+
+def _remedy(X, y):
+    """The remedy for a failed validation of ``X``, ``y``, read from the data.
+
+    The conditions are tested on the data, in the order in which
+    ``validate_data`` checks them, never on the wording of its message.
+    """
+    values = X.data if sparse.issparse(X) else _as_array(X)
+    if values is None or (values.ndim != 2 and not sparse.issparse(X)):
+        return None  # ragged, or of a shape whose own message says enough
+    if values.dtype.kind == "c":
+        return None  # complex: scikit-learn's message says it is not supported
+    numbers = _as_float(values)
+    if numbers is None:
+        return _NOT_NUMERIC
+    if np.isinf(numbers).any():
+        return _INFINITE
+    labels = None if isinstance(y, str) else _as_float(_as_array(y))
+    if labels is not None and np.isnan(labels).any():
+        return _MISSING_LABEL
+    return None
+
+
+def _as_array(a):
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(a):
+    """``a`` as float64, or None when its values are no real numbers."""
+    if a is None or a.dtype.kind == "c":
+        return None
+    try:
+        return a.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        return None
 
 
 class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):

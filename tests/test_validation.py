@@ -292,3 +292,31 @@ def test_list_input_is_not_modified(data):
     before = _digest(X_list, y_list)
     _small().fit(X_list, y_list).predict_proba(X_list)
     assert _digest(X_list, y_list) == before
+
+
+def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
+    # Whatever scikit-learn's messages say, the remedy matches the condition.
+    import skmlp.classifier
+
+    real = skmlp.classifier.validate_data
+
+    def reworded(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        except ValueError as exc:
+            raise ValueError("The input is not valid.") from exc
+
+    monkeypatch.setattr(skmlp.classifier, "validate_data", reworded)
+    X, y = data
+    cases = [
+        (_with(X, np.inf), y, "Replace or drop the infinite values"),
+        (np.where(X > 0, "high", "low"), y, "X must hold numbers"),
+        (X, np.where(np.arange(N) == 5, np.nan, y), "Drop the samples whose label"),
+    ]
+    for bad_X, bad_y, remedy in cases:
+        with pytest.raises(ValueError, match=f"^The input is not valid. {remedy}"):
+            _small().fit(bad_X, bad_y)
+    # No remedy where the condition does not hold.
+    for bad_X in (_with(X, np.nan), X + 1j, _with(X, np.inf)[:, 0]):
+        with pytest.raises(ValueError, match=r"^The input is not valid\.$"):
+            _small().fit(bad_X, y)
