@@ -38,6 +38,19 @@ _INFINITE = "Replace or drop the infinite values first (np.isfinite finds them).
 _MISSING_LABEL = "Drop the samples whose label is missing."
 
 
+def _mean_one(sample_weight):
+    """``sample_weight`` scaled to mean 1, or None when all weights are equal.
+
+    Only the ratios of the weights count: the summed cost of a batch keeps the
+    size it has without weights whatever their scale (AdaBoost's sum to 1),
+    and equal weights are the unweighted problem exactly.
+    """
+    if sample_weight is None or np.all(sample_weight == sample_weight[0]):
+        return None
+    mean = sample_weight.mean(dtype=np.float64)
+    return (sample_weight / mean).astype(sample_weight.dtype, copy=False)
+
+
 def _validate(estimator, X, y="no_validation", **kwargs):
     """``validate_data``, refusing images clearly and saying how to fix ``X``."""
     ndim = getattr(X, "ndim", None)
@@ -197,8 +210,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
-        The notebook's cost per epoch: the summed batch costs divided by the
-        number of samples (weighted by ``sample_weight``).
+        The notebook's cost per epoch: the summed batch costs divided by
+        the total sample weight (the number of samples without
+        ``sample_weight``).
     weight_change_curve_ : list of float
         The notebook's weight change per epoch: the L2 norm of the change of
         each layer's weights (bias included), summed over batches and layers
@@ -310,7 +324,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.
+            Non-negative weight of each sample in the cost.  Only their ratios
+            count: they are scaled to mean 1 over the training samples (those
+            left for training with ``early_stopping``), so that ``eta`` means
+            what it means without weights.
 
         Returns
         -------
@@ -334,7 +351,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             All the classes that ``y`` can hold.  Required on the first call,
             ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.
+            Non-negative weight of each sample in the cost, scaled to mean 1
+            over this call's samples.
 
         Returns
         -------
@@ -378,6 +396,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
                 self._validation_split(X, targets, y_index, sample_weight)
             )
+        sample_weight = _mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
         self._train(X, targets, sample_weight, epochs, early_stopping,
                     (X_val, y_val, sw_val) if early_stopping else None)

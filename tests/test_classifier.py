@@ -221,9 +221,13 @@ def test_sample_weight(digits_pair):
     plain = ScratchMLPClassifier(**full_batch).fit(X, y)
     ones = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=np.ones(60))
     _assert_same_weights(plain, ones)
-    # In one full batch, a weight of 2 is the sample twice.
+    # In one full batch, a weight of 2 is the sample twice.  The weights are
+    # scaled to mean 1, so the weighted cost is 60 / 80 of the doubled data's:
+    # eta * 80 / 60 takes the same steps.
     weights = np.where(np.arange(60) < 20, 2.0, 1.0)
-    weighted = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=weights)
+    weighted = ScratchMLPClassifier(**{**full_batch, "eta": 0.01 * 80 / 60}).fit(
+        X, y, sample_weight=weights
+    )
     doubled = ScratchMLPClassifier(**full_batch).fit(
         np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
     )
@@ -311,3 +315,45 @@ def test_coefs_are_read_by_predict(digits_pair):
     clf.coefs_[-1][:] = 0
     clf.intercepts_[-1][:] = 10.0  # the output now says class 1 (= label 5)
     assert set(clf.predict(X_test)) == {5}
+
+
+# --------------------------------------------------------------------------
+# Parity with scikit-learn's MLPClassifier and its clients
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_only_the_ratios_of_sample_weights_count(digits_pair, solver):
+    X_train, _, y_train, _ = digits_pair
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y_train))
+    params = dict(SMALL, solver=solver, eta=0.01, alpha=1e-3, batch_size=32)
+    model = ScratchMLPClassifier(**params).fit(X_train, y_train, weights)
+    # A power of 2 scales without rounding: bit-identical models.
+    exact = ScratchMLPClassifier(**params).fit(X_train, y_train, weights / 1024)
+    _assert_same_weights(exact, model)
+    assert exact.loss_curve_ == model.loss_curve_
+    # AdaBoost's weights, which sum to 1: the same model but for rounding.
+    summing_to_one = ScratchMLPClassifier(**params).fit(
+        X_train, y_train, weights / weights.sum()
+    )
+    for p, q in zip(_weights(summing_to_one), _weights(model), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_adaboost_with_an_sgd_base_learner_learns():
+    from sklearn.ensemble import AdaBoostClassifier
+
+    X, y = load_digits(n_class=2, return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, random_state=0, stratify=y
+    )
+    base = ScratchMLPClassifier(
+        hidden_layers=(16,), solver="sgd", eta=0.001, learning_rate="constant",
+        batch_size=32, random_state=0,
+    )
+    boost = AdaBoostClassifier(base, n_estimators=3, random_state=0)
+    boost.fit(X_train, y_train)
+    # Its first learner had the weights 1 / n: the unweighted model exactly.
+    first = boost.estimators_[0]
+    _assert_same_weights(first, clone(first).fit(X_train, y_train))
+    assert boost.score(X_test, y_test) > 0.95  # 0.79 when weights summing to 1
+    # made each step n times smaller
