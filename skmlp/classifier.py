@@ -609,41 +609,81 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         return float(np.average(correct, weights=sample_weight))
 
     def _warn_if_collapsed(self, X, y_index):
-        """Warn when saturated output units made training collapse to one class.
+        """Warn when the network predicts one class for all of several.
 
-        With a saturated output (sigmoid near 0 or 1, softmax near one-hot) the
-        squared-error gradient vanishes and the network stops learning: the
-        notebook's 55.99 %.  A network that predicts one class while its
-        outputs are not saturated has simply not learned (yet), which is no
-        reason to warn.
+        The warning names the likely cause, as measured on the network:
+        saturated output units (sigmoid near 0 or 1, softmax near one-hot),
+        under which the squared-error gradient vanishes -- the notebook's
+        55.99 %; a hidden layer whose ReLU units all output 0, through which
+        no gradient passes; otherwise, a network that has not learned yet.
 
-        The check looks at the first 2000 samples; it first runs only a few of
-        them, one of each class among them: a network that predicts two
-        classes there has not collapsed, and most fits end here.
+        The check looks at the first 2000 samples and the first of each
+        class; it first runs only a few of them, the first 64 and the first
+        of each class: a network that predicts two classes there has not
+        collapsed, and most fits end here.
         """
-        X, head = X[:2000], y_index[:2000]
-        _, first_of_class = np.unique(head, return_index=True)
-        probe = np.union1d(np.arange(min(len(head), 64)), first_of_class)
+        _, first_of_class = np.unique(y_index, return_index=True)
+        probe = np.union1d(np.arange(min(len(y_index), 64)), first_of_class)
         if len(np.unique(self._index_of(self._forward(X[probe])))) > 1:
             return
+        rows = np.union1d(np.arange(min(len(y_index), 2000)), first_of_class)
+        X = X[rows]
         proba = self._forward(X)
         predicted = np.unique(self._index_of(proba))
-        frequencies = np.bincount(y_index, minlength=len(self.classes_)) / len(y_index)
+        if len(predicted) > 1:
+            return
         top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)
-        saturated = np.mean(top > 1 - 1e-6)
-        if len(predicted) == 1 and np.sort(frequencies)[-2] > 0.01 and saturated > 0.9:
-            warnings.warn(
-                "ScratchMLPClassifier collapsed to predicting the single class "
-                f"{self.classes_[predicted[0]]} for every training sample: its "
-                "output units are saturated, so the gradient vanished. This usually "
-                f"means eta={self.eta} is too large (the cost is a sum over the "
-                "batch, so a larger batch_size needs a smaller eta) or "
-                "init='uniform' or unscaled features saturated the network; try a "
-                "smaller eta, init='auto' or solver='adam', and scale the features "
-                "(e.g. with StandardScaler or ImageVectorizer).",
-                ConvergenceWarning,
-                stacklevel=3,
+        saturated = np.mean(top > 1 - 1e-6) > 0.9
+        dead = self._dead_hidden_layer(X)
+        batch_note = (
+            f"eta={self.eta} is too large (the cost is a sum over the batch, "
+            "so a larger batch_size needs a smaller eta)"
+        )
+        if dead is not None:
+            cause = (
+                f"every unit of hidden layer {dead} outputs 0 (ReLU) for every "
+                "sample, so no gradient reaches the layers below it: a step was "
+                f"too large. This usually means {batch_note}; try a smaller eta "
+                "or solver='adam'."
             )
+        elif saturated:
+            vanished = (
+                ", so the gradient vanished" if self.loss == "squared_error" else ""
+            )
+            cause = (
+                f"its output units are saturated{vanished}. This usually means "
+                f"{batch_note} or init='uniform' or unscaled features saturated "
+                "the network; try a smaller eta, init='auto' or solver='adam', "
+                "and scale the features (e.g. with StandardScaler or "
+                "ImageVectorizer)."
+            )
+        else:
+            cause = (
+                "its outputs are not saturated and its units are alive: it has "
+                f"not learned yet. Train for more epochs than {self.n_iter_} or "
+                f"try another eta than {self.eta}."
+            )
+        warnings.warn(
+            "ScratchMLPClassifier collapsed to predicting the single class "
+            f"{self.classes_[predicted[0]]} for every training sample: {cause}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def _dead_hidden_layer(self, X):
+        """The number (from 1) of a ReLU hidden layer that outputs 0 for every
+        row of ``X``, or None."""
+        if self.activation != "relu":
+            return None
+        with np.errstate(all="ignore"):  # only the zeros count here
+            outputs = _network.feedforward(
+                X, self.coefs_, self.intercepts_, self.activation,
+                self.out_activation_,
+            )
+        for layer, Y in enumerate(outputs[:-1], start=1):
+            if not Y.any():
+                return layer
+        return None
 
     # -------------------------------------------------------------- predict
 

@@ -357,3 +357,45 @@ def test_adaboost_with_an_sgd_base_learner_learns():
     _assert_same_weights(first, clone(first).fit(X_train, y_train))
     assert boost.score(X_test, y_test) > 0.95  # 0.79 when weights summing to 1
     # made each step n times smaller
+
+
+def _collapse_warning(clf, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf._warn_if_collapsed(X, y)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1
+    return messages[0]
+
+
+def test_collapse_warning_names_the_cause_measured_on_the_network(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    y_index = (y_train == 5).astype(int)
+    clf = ScratchMLPClassifier(**SMALL, eta=0.01).fit(X_train, y_train)
+    clf.coefs_[-1][:] = 0
+    clf.intercepts_[-1][:] = 0.3  # p = 0.57 for every sample: not saturated
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "single class 5" in message and "not learned yet" in message
+    assert "more epochs" in message and "eta=" not in message
+    clf.intercepts_[-1][:] = 30.0  # saturated
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "saturated, so the gradient vanished" in message and "eta=0.01" in message
+    clf.coefs_[0][:] = 0
+    clf.intercepts_[0][:] = -1.0  # every ReLU unit of hidden layer 1 outputs 0
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "every unit of hidden layer 1 outputs 0" in message
+    assert "step was too large" in message and "eta=0.01" in message
+
+
+def test_collapse_under_log_loss_warns():
+    # A step too large kills every ReLU unit: the output is constant but far
+    # from saturated, 49 % on the training data.
+    X, y = load_digits(n_class=2, return_X_y=True)
+    clf = ScratchMLPClassifier(
+        hidden_layers=(100,), solver="sgd", eta=0.2, loss="log_loss",
+        learning_rate="constant", batch_size=200, random_state=1,
+    )
+    with pytest.warns(ConvergenceWarning, match="hidden layer 1 outputs 0"):
+        clf.fit(X / 16, y)
+    assert len(np.unique(clf.predict(X / 16))) == 1
