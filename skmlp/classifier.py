@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -137,7 +137,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         the one-hot targets; 'log_loss' is the cross-entropy.
     solver : {'adam', 'sgd'}, default='adam'
         'sgd' is the notebook's update ``W <- W - eta * dC/dW`` (plus
-        ``momentum`` if set); 'adam' is Adam with step size ``eta``.
+        ``momentum`` if set); 'adam' is Adam with step size ``eta``.  A
+        warm-start ``fit`` or a ``partial_fit`` after ``set_params(solver=...)``
+        starts the new solver's state afresh.
     eta : float, default=0.001
         Learning rate (step size), > 0.
     learning_rate : {'cosine', 'constant'}, default='cosine'
@@ -167,19 +169,22 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         Whether to shuffle the samples before each epoch.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),
-        stop when its accuracy has not improved by ``tol`` for
+        stop when its accuracy has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs, and keep the weights of the best epoch.
-        Ignored by ``partial_fit``.
+        ``partial_fit`` refuses it, as scikit-learn's does: it has no samples
+        to hold out.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
-    n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` (of the validation accuracy with
-        early stopping, of the training cost otherwise) before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Training stops when more than ``n_iter_no_change`` epochs in a row
+        have not improved by ``tol`` (the validation accuracy with early
+        stopping, the training cost otherwise), scikit-learn's rule;
+        ``np.inf`` never stops early.
     tol : float, default=1e-4
         Least improvement that counts, see ``n_iter_no_change``.
     warm_start : bool, default=False
         Continue from the weights of the previous ``fit`` instead of starting
-        afresh.
+        afresh; ``y`` must then hold the classes of that fit.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the shuffling and the validation split.  An
         int gives identical weights on every run.
@@ -208,9 +213,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     out_activation_ : str
         'sigmoid' or 'softmax'.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the last ``fit`` (with ``warm_start``, that
+        call's epochs only, as in scikit-learn); each ``partial_fit`` adds 1.
     loss_curve_ : list of float
-        The notebook's cost per epoch: the summed batch costs divided by
+        The notebook's cost per epoch, over every ``fit`` (with
+        ``warm_start``) and ``partial_fit``: the summed batch costs divided by
         the total sample weight (the number of samples without
         ``sample_weight``).
     weight_change_curve_ : list of float
@@ -260,7 +267,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -348,8 +358,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            All the classes that ``y`` can hold.  Required on the first call,
-            ignored afterwards.
+            All the classes that ``y`` can hold, at least 2.  Required on the
+            first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the cost, scaled to mean 1
             over this call's samples.
@@ -359,6 +369,18 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ScratchMLPClassifier
             The updated estimator.
         """
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains on "
+                "the samples it is given, with none to hold out. Set "
+                "early_stopping=False, or call fit."
+            )
+        if classes is not None and len(np.unique(classes)) < 2:
+            raise ValueError(
+                "classes must list every class that y can hold, at least 2; got "
+                f"classes={classes!r}. Pass e.g. classes=np.unique(y_all) on the "
+                "first call."
+            )
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
@@ -370,6 +392,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if reset and not incremental:
             self.classes_ = unique_labels(y)
+        elif not incremental:
+            self._check_warm_start_classes(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 "ScratchMLPClassifier needs samples of at least 2 classes in y; "
@@ -385,7 +409,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             # float32 data continues in float32, float64 in float64.
             self.coefs_ = [W.astype(X.dtype, copy=False) for W in self.coefs_]
             self.intercepts_ = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
-        if not hasattr(self, "_optimizer_state") or reset:
+        if reset or not self._optimizer_state_fits_solver():
             self._optimizer_state = _network.init_optimizer(
                 self.solver, self.coefs_ + self.intercepts_
             )
@@ -398,11 +422,25 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         sample_weight = _mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
+        if not hasattr(self, "_epochs_done"):  # saved before it was recorded
+            self._epochs_done = self.n_iter_
+        if not incremental:
+            self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
         self._train(X, targets, sample_weight, epochs, early_stopping,
                     (X_val, y_val, sw_val) if early_stopping else None)
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
+
+    def _check_warm_start_classes(self, y):
+        classes = unique_labels(y)
+        if set(classes) != set(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` "
+                f"has {classes}. Set warm_start=False to train a new network on "
+                "these classes."
+            )
 
     def _validated_hidden_layers(self):
         layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object))
@@ -459,12 +497,23 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             layer_sizes, self.init, self.activation, rng, dtype
         )
         self.n_iter_ = 0
+        self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
         self.loss_curve_ = []
         self.weight_change_curve_ = []
         self.best_loss_ = np.inf
         self._no_improvement_count = 0
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _optimizer_state_fits_solver(self):
+        """Whether the stored optimiser state is one of ``self.solver``.
+
+        After ``set_params(solver=...)`` it belongs to the other solver, and
+        training continues from a fresh state of the new one.
+        """
+        state = getattr(self, "_optimizer_state", None)
+        fresh = _network.init_optimizer(self.solver, [])
+        return state is not None and state.keys() == fresh.keys()
 
     def _check_architecture(self, hidden_layers):
         fitted = tuple(W.shape[1] for W in self.coefs_[:-1])
@@ -523,7 +572,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         for epoch in range(epochs):
             order = None
             if self.shuffle:
-                rng = np.random.default_rng([self._seed, self.n_iter_])
+                rng = np.random.default_rng([self._seed, self._epochs_done])
                 order = rng.permutation(X.shape[0])
             # Weights and optimiser state, so that a later fit resumes exactly.
             last_good = self._snapshot()
@@ -559,6 +608,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                     "the features (e.g. with StandardScaler or ImageVectorizer)."
                 )
             self.n_iter_ += 1
+            self._epochs_done += 1
             self.loss_curve_.append(cost / total_weight)
             self.weight_change_curve_.append(change / (n_batches * len(self.coefs_)))
             progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}", refresh=False)
@@ -568,17 +618,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 X_val, y_val, sw_val = validation
                 score = self._accuracy(X_val, y_val, sw_val)
                 self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
+                improved = score >= self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best_params = [p.copy() for p in self.coefs_ + self.intercepts_]
             else:
-                improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
+                improved = self.loss_curve_[-1] <= self.best_loss_ - self.tol
                 self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             self._no_improvement_count = (
                 0 if improved else self._no_improvement_count + 1
             )
-            if self._no_improvement_count >= self.n_iter_no_change:
+            if self._no_improvement_count > self.n_iter_no_change:
                 break
         progress.close()
         if early_stopping:

@@ -131,7 +131,9 @@ def test_warm_start_continues_where_fit_stopped(digits_pair):
     warm = ScratchMLPClassifier(**{**params, "epochs": 3, "warm_start": True})
     warm.fit(X_train, y_train)
     warm.set_params(epochs=2).fit(X_train, y_train)
-    assert warm.n_iter_ == 5
+    # n_iter_ counts the last fit's epochs (scikit-learn's rule); the curves and
+    # the shuffling go on over both fits.
+    assert warm.n_iter_ == 2
     _assert_same_weights(warm, straight)
     np.testing.assert_allclose(warm.loss_curve_, straight.loss_curve_)
 
@@ -213,6 +215,7 @@ def test_early_stopping_restores_the_best_epoch(digits_all):
     _assert_same_weights(clf, reference)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sample_weight(digits_pair):
     X_train, _, y_train, _ = digits_pair
     X, y = X_train[:60], y_train[:60]
@@ -357,6 +360,75 @@ def test_adaboost_with_an_sgd_base_learner_learns():
     _assert_same_weights(first, clone(first).fit(X_train, y_train))
     assert boost.score(X_test, y_test) > 0.95  # 0.79 when weights summing to 1
     # made each step n times smaller
+
+
+def test_n_iter_counts_the_epochs_of_the_last_fit(digits_pair, monkeypatch):
+    from skmlp import _network
+
+    X_train, _, y_train, _ = digits_pair
+    orders, real = [], _network.train_epoch
+
+    def spy(*args, **kwargs):
+        orders.append(kwargs["order"].copy())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "train_epoch", spy)
+    params = dict(SMALL, epochs=3, tol=0.0, n_iter_no_change=100, warm_start=True)
+    clf = ScratchMLPClassifier(**params).fit(X_train, y_train)
+    clf.fit(X_train, y_train)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    # The second fit shuffles anew, not as the first one did.
+    for first, second in zip(orders[:3], orders[3:], strict=True):
+        assert not np.array_equal(first, second)
+    # partial_fit counts its calls on top.
+    clf.partial_fit(X_train, y_train)
+    clf.partial_fit(X_train, y_train)
+    assert clf.n_iter_ == 5
+    assert not any(np.array_equal(orders[-1], order) for order in orders[:-1])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_stops_after_as_many_epochs_as_mlpclassifier(
+    digits_pair, early_stopping, n_iter_no_change
+):
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, _, y_train, _ = digits_pair
+    # No epoch but the first improves by tol: both stop by their counting rule.
+    common = dict(tol=1e9, n_iter_no_change=n_iter_no_change, random_state=0,
+                  early_stopping=early_stopping, validation_fraction=0.2)
+    theirs = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, **common)
+    ours = ScratchMLPClassifier(hidden_layers=(8,), epochs=20, **common)
+    theirs.fit(X_train, y_train)
+    ours.fit(X_train, y_train)
+    assert ours.n_iter_ == theirs.n_iter_ == n_iter_no_change + 2
+
+
+def test_n_iter_no_change_may_be_infinite(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(**{**SMALL, "epochs": 6}, tol=1e9,
+                               n_iter_no_change=np.inf)
+    assert clf.fit(X_train, y_train).n_iter_ == 6
+
+
+@pytest.mark.parametrize("solvers", [("sgd", "adam"), ("adam", "sgd")])
+def test_another_solver_continues_with_a_fresh_optimiser_state(digits_pair, solvers):
+    X_train, _, y_train, _ = digits_pair
+    first, second = solvers
+    clf = ScratchMLPClassifier(**SMALL, solver=first, eta=0.01, warm_start=True)
+    clf.fit(X_train, y_train)
+    clf.set_params(solver=second).fit(X_train, y_train)
+    n_batches = -(-len(X_train) // clf.batch_size)
+    if second == "adam":
+        assert clf._optimizer_state["t"] == SMALL["epochs"] * n_batches
+    else:
+        assert set(clf._optimizer_state) == {"velocities"}
+    clf.set_params(solver=first).partial_fit(X_train, y_train)
+    if first == "adam":
+        assert clf._optimizer_state["t"] == n_batches
+    assert clf.score(X_train, y_train) > 0.9
 
 
 def _collapse_warning(clf, X, y):
