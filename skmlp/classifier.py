@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -35,14 +35,25 @@ _PREDICT_CHUNK = 4096
 _ACCEPT_SPARSE = ["csr", "csc"]
 
 # Remedies added to scikit-learn's validation errors that only say what is wrong.
-_REMEDIES = {
-    "infinity": "Replace or drop the infinite values first (np.isfinite finds them).",
-    "could not convert": (
-        "X must hold numbers: encode text or categorical columns first, e.g. "
-        "with sklearn.preprocessing.OneHotEncoder."
-    ),
-    "Input y contains NaN": "Drop the samples whose label is missing.",
-}
+_NOT_NUMERIC = (
+    "X must hold numbers: encode text or categorical columns first, e.g. "
+    "with sklearn.preprocessing.OneHotEncoder."
+)
+_INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
+_MISSING_LABEL = "Drop the samples whose label is missing."
+
+
+def _mean_one(sample_weight):
+    """``sample_weight`` scaled to mean 1, or None when all weights are equal.
+
+    Only the ratios of the weights count: the summed cost of a batch keeps the
+    size it has without weights whatever their scale (AdaBoost's sum to 1),
+    and equal weights are the unweighted problem exactly.
+    """
+    if sample_weight is None or np.all(sample_weight == sample_weight[0]):
+        return None
+    mean = sample_weight.mean(dtype=np.float64)
+    return (sample_weight / mean).astype(sample_weight.dtype, copy=False)
 
 
 def _validate(estimator, X, y="no_validation", **kwargs):
@@ -65,7 +76,7 @@ def _validate(estimator, X, y="no_validation", **kwargs):
     try:
         return validate_data(estimator, X, y, **kwargs)
     except ValueError as exc:
-        remedy = next((r for key, r in _REMEDIES.items() if key in str(exc)), None)
+        remedy = _remedy(X, y)
         if remedy is None:
             raise
         raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
@@ -74,6 +85,45 @@ def _validate(estimator, X, y="no_validation", **kwargs):
 def _csr(X):
     """A sparse ``X`` as CSR (batches and predict chunks are rows), else ``X``."""
     return X.tocsr() if sparse.issparse(X) else X
+
+
+def _remedy(X, y):
+    """The remedy for a failed validation of ``X``, ``y``, read from the data.
+
+    The conditions are tested on the data, in the order in which
+    ``validate_data`` checks them, never on the wording of its message.
+    """
+    values = X.data if sparse.issparse(X) else _as_array(X)
+    if values is None or (values.ndim != 2 and not sparse.issparse(X)):
+        return None  # ragged, or of a shape whose own message says enough
+    if values.dtype.kind == "c":
+        return None  # complex: scikit-learn's message says it is not supported
+    numbers = _as_float(values)
+    if numbers is None:
+        return _NOT_NUMERIC
+    if np.isinf(numbers).any():
+        return _INFINITE
+    labels = None if isinstance(y, str) else _as_float(_as_array(y))
+    if labels is not None and np.isnan(labels).any():
+        return _MISSING_LABEL
+    return None
+
+
+def _as_array(a):
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(a):
+    """``a`` as float64, or None when its values are no real numbers."""
+    if a is None or a.dtype.kind == "c":
+        return None
+    try:
+        return a.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        return None
 
 
 class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -97,7 +147,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         the one-hot targets; 'log_loss' is the cross-entropy.
     solver : {'adam', 'sgd'}, default='adam'
         'sgd' is the notebook's update ``W <- W - eta * dC/dW`` (plus
-        ``momentum`` if set); 'adam' is Adam with step size ``eta``.
+        ``momentum`` if set); 'adam' is Adam with step size ``eta``.  A
+        warm-start ``fit`` or a ``partial_fit`` after ``set_params(solver=...)``
+        starts the new solver's state afresh.
     eta : float, default=0.001
         Learning rate (step size), > 0.
     learning_rate : {'cosine', 'constant'}, default='cosine'
@@ -127,19 +179,22 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         Whether to shuffle the samples before each epoch.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),
-        stop when its accuracy has not improved by ``tol`` for
+        stop when its accuracy has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs, and keep the weights of the best epoch.
-        Ignored by ``partial_fit``.
+        ``partial_fit`` refuses it, as scikit-learn's does: it has no samples
+        to hold out.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping, in (0, 1).
-    n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` (of the validation accuracy with
-        early stopping, of the training cost otherwise) before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Training stops when more than ``n_iter_no_change`` epochs in a row
+        have not improved by ``tol`` (the validation accuracy with early
+        stopping, the training cost otherwise), scikit-learn's rule;
+        ``np.inf`` never stops early.
     tol : float, default=1e-4
         Least improvement that counts, see ``n_iter_no_change``.
     warm_start : bool, default=False
         Continue from the weights of the previous ``fit`` instead of starting
-        afresh.
+        afresh; ``y`` must then hold the classes of that fit.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the shuffling and the validation split.  An
         int gives identical weights on every run.
@@ -168,10 +223,13 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     out_activation_ : str
         'sigmoid' or 'softmax'.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the last ``fit`` (with ``warm_start``, that
+        call's epochs only, as in scikit-learn); each ``partial_fit`` adds 1.
     loss_curve_ : list of float
-        The notebook's cost per epoch: the summed batch costs divided by the
-        number of samples (weighted by ``sample_weight``).
+        The notebook's cost per epoch, over every ``fit`` (with
+        ``warm_start``) and ``partial_fit``: the summed batch costs divided by
+        the total sample weight (the number of samples without
+        ``sample_weight``).
     weight_change_curve_ : list of float
         The notebook's weight change per epoch: the L2 norm of the change of
         each layer's weights (bias included), summed over batches and layers
@@ -219,7 +277,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -284,7 +345,10 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.
+            Non-negative weight of each sample in the cost.  Only their ratios
+            count: they are scaled to mean 1 over the training samples (those
+            left for training with ``early_stopping``), so that ``eta`` means
+            what it means without weights.
 
         Returns
         -------
@@ -305,16 +369,29 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            All the classes that ``y`` can hold.  Required on the first call,
-            ignored afterwards.
+            All the classes that ``y`` can hold, at least 2.  Required on the
+            first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.
+            Non-negative weight of each sample in the cost, scaled to mean 1
+            over this call's samples.
 
         Returns
         -------
         self : ScratchMLPClassifier
             The updated estimator.
         """
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains on "
+                "the samples it is given, with none to hold out. Set "
+                "early_stopping=False, or call fit."
+            )
+        if classes is not None and len(np.unique(classes)) < 2:
+            raise ValueError(
+                "classes must list every class that y can hold, at least 2; got "
+                f"classes={classes!r}. Pass e.g. classes=np.unique(y_all) on the "
+                "first call."
+            )
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
@@ -328,6 +405,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if reset and not incremental:
             self.classes_ = unique_labels(y)
+        elif not incremental:
+            self._check_warm_start_classes(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 "ScratchMLPClassifier needs samples of at least 2 classes in y; "
@@ -343,7 +422,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             # float32 data continues in float32, float64 in float64.
             self.coefs_ = [W.astype(X.dtype, copy=False) for W in self.coefs_]
             self.intercepts_ = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
-        if not hasattr(self, "_optimizer_state") or reset:
+        if reset or not self._optimizer_state_fits_solver():
             self._optimizer_state = _network.init_optimizer(
                 self.solver, self.coefs_ + self.intercepts_
             )
@@ -354,12 +433,27 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
                 self._validation_split(X, targets, y_index, sample_weight)
             )
+        sample_weight = _mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
+        if not hasattr(self, "_epochs_done"):  # saved before it was recorded
+            self._epochs_done = self.n_iter_
+        if not incremental:
+            self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
         self._train(X, targets, sample_weight, epochs, early_stopping,
                     (X_val, y_val, sw_val) if early_stopping else None)
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
+
+    def _check_warm_start_classes(self, y):
+        classes = unique_labels(y)
+        if set(classes) != set(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` "
+                f"has {classes}. Set warm_start=False to train a new network on "
+                "these classes."
+            )
 
     def _validated_hidden_layers(self):
         layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object))
@@ -416,12 +510,23 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             layer_sizes, self.init, self.activation, rng, dtype
         )
         self.n_iter_ = 0
+        self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
         self.loss_curve_ = []
         self.weight_change_curve_ = []
         self.best_loss_ = np.inf
         self._no_improvement_count = 0
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _optimizer_state_fits_solver(self):
+        """Whether the stored optimiser state is one of ``self.solver``.
+
+        After ``set_params(solver=...)`` it belongs to the other solver, and
+        training continues from a fresh state of the new one.
+        """
+        state = getattr(self, "_optimizer_state", None)
+        fresh = _network.init_optimizer(self.solver, [])
+        return state is not None and state.keys() == fresh.keys()
 
     def _check_architecture(self, hidden_layers):
         fitted = tuple(W.shape[1] for W in self.coefs_[:-1])
@@ -481,7 +586,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         for epoch in range(epochs):
             order = None
             if self.shuffle:
-                rng = np.random.default_rng([self._seed, self.n_iter_])
+                rng = np.random.default_rng([self._seed, self._epochs_done])
                 order = rng.permutation(X.shape[0])
             # Weights and optimiser state, so that a later fit resumes exactly.
             last_good = self._snapshot()
@@ -517,6 +622,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                     "the features (e.g. with StandardScaler or ImageVectorizer)."
                 )
             self.n_iter_ += 1
+            self._epochs_done += 1
             self.loss_curve_.append(cost / total_weight)
             self.weight_change_curve_.append(change / (n_batches * len(self.coefs_)))
             progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}", refresh=False)
@@ -526,17 +632,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 X_val, y_val, sw_val = validation
                 score = self._accuracy(X_val, y_val, sw_val)
                 self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
+                improved = score >= self.best_validation_score_ + self.tol
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
                     best_params = [p.copy() for p in self.coefs_ + self.intercepts_]
             else:
-                improved = self.loss_curve_[-1] < self.best_loss_ - self.tol
+                improved = self.loss_curve_[-1] <= self.best_loss_ - self.tol
                 self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             self._no_improvement_count = (
                 0 if improved else self._no_improvement_count + 1
             )
-            if self._no_improvement_count >= self.n_iter_no_change:
+            if self._no_improvement_count > self.n_iter_no_change:
                 break
         progress.close()
         if early_stopping:
@@ -567,41 +673,81 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         return float(np.average(correct, weights=sample_weight))
 
     def _warn_if_collapsed(self, X, y_index):
-        """Warn when saturated output units made training collapse to one class.
+        """Warn when the network predicts one class for all of several.
 
-        With a saturated output (sigmoid near 0 or 1, softmax near one-hot) the
-        squared-error gradient vanishes and the network stops learning: the
-        notebook's 55.99 %.  A network that predicts one class while its
-        outputs are not saturated has simply not learned (yet), which is no
-        reason to warn.
+        The warning names the likely cause, as measured on the network:
+        saturated output units (sigmoid near 0 or 1, softmax near one-hot),
+        under which the squared-error gradient vanishes -- the notebook's
+        55.99 %; a hidden layer whose ReLU units all output 0, through which
+        no gradient passes; otherwise, a network that has not learned yet.
 
-        The check looks at the first 2000 samples; it first runs only a few of
-        them, one of each class among them: a network that predicts two
-        classes there has not collapsed, and most fits end here.
+        The check looks at the first 2000 samples and the first of each
+        class; it first runs only a few of them, the first 64 and the first
+        of each class: a network that predicts two classes there has not
+        collapsed, and most fits end here.
         """
-        X, head = X[:2000], y_index[:2000]
-        _, first_of_class = np.unique(head, return_index=True)
-        probe = np.union1d(np.arange(min(len(head), 64)), first_of_class)
+        _, first_of_class = np.unique(y_index, return_index=True)
+        probe = np.union1d(np.arange(min(len(y_index), 64)), first_of_class)
         if len(np.unique(self._index_of(self._forward(X[probe])))) > 1:
             return
+        rows = np.union1d(np.arange(min(len(y_index), 2000)), first_of_class)
+        X = X[rows]
         proba = self._forward(X)
         predicted = np.unique(self._index_of(proba))
-        frequencies = np.bincount(y_index, minlength=len(self.classes_)) / len(y_index)
+        if len(predicted) > 1:
+            return
         top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)
-        saturated = np.mean(top > 1 - 1e-6)
-        if len(predicted) == 1 and np.sort(frequencies)[-2] > 0.01 and saturated > 0.9:
-            warnings.warn(
-                "ScratchMLPClassifier collapsed to predicting the single class "
-                f"{self.classes_[predicted[0]]} for every training sample: its "
-                "output units are saturated, so the gradient vanished. This usually "
-                f"means eta={self.eta} is too large (the cost is a sum over the "
-                "batch, so a larger batch_size needs a smaller eta) or "
-                "init='uniform' or unscaled features saturated the network; try a "
-                "smaller eta, init='auto' or solver='adam', and scale the features "
-                "(e.g. with StandardScaler or ImageVectorizer).",
-                ConvergenceWarning,
-                stacklevel=3,
+        saturated = np.mean(top > 1 - 1e-6) > 0.9
+        dead = self._dead_hidden_layer(X)
+        batch_note = (
+            f"eta={self.eta} is too large (the cost is a sum over the batch, "
+            "so a larger batch_size needs a smaller eta)"
+        )
+        if dead is not None:
+            cause = (
+                f"every unit of hidden layer {dead} outputs 0 (ReLU) for every "
+                "sample, so no gradient reaches the layers below it: a step was "
+                f"too large. This usually means {batch_note}; try a smaller eta "
+                "or solver='adam'."
             )
+        elif saturated:
+            vanished = (
+                ", so the gradient vanished" if self.loss == "squared_error" else ""
+            )
+            cause = (
+                f"its output units are saturated{vanished}. This usually means "
+                f"{batch_note} or init='uniform' or unscaled features saturated "
+                "the network; try a smaller eta, init='auto' or solver='adam', "
+                "and scale the features (e.g. with StandardScaler or "
+                "ImageVectorizer)."
+            )
+        else:
+            cause = (
+                "its outputs are not saturated and its units are alive: it has "
+                f"not learned yet. Train for more epochs than {self.n_iter_} or "
+                f"try another eta than {self.eta}."
+            )
+        warnings.warn(
+            "ScratchMLPClassifier collapsed to predicting the single class "
+            f"{self.classes_[predicted[0]]} for every training sample: {cause}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def _dead_hidden_layer(self, X):
+        """The number (from 1) of a ReLU hidden layer that outputs 0 for every
+        row of ``X``, or None."""
+        if self.activation != "relu":
+            return None
+        with np.errstate(all="ignore"):  # only the zeros count here
+            outputs = _network.feedforward(
+                X, self.coefs_, self.intercepts_, self.activation,
+                self.out_activation_,
+            )
+        for layer, Y in enumerate(outputs[:-1], start=1):
+            if not Y.any():
+                return layer
+        return None
 
     # -------------------------------------------------------------- predict
 

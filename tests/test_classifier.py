@@ -131,7 +131,9 @@ def test_warm_start_continues_where_fit_stopped(digits_pair):
     warm = ScratchMLPClassifier(**{**params, "epochs": 3, "warm_start": True})
     warm.fit(X_train, y_train)
     warm.set_params(epochs=2).fit(X_train, y_train)
-    assert warm.n_iter_ == 5
+    # n_iter_ counts the last fit's epochs (scikit-learn's rule); the curves and
+    # the shuffling go on over both fits.
+    assert warm.n_iter_ == 2
     _assert_same_weights(warm, straight)
     np.testing.assert_allclose(warm.loss_curve_, straight.loss_curve_)
 
@@ -213,6 +215,7 @@ def test_early_stopping_restores_the_best_epoch(digits_all):
     _assert_same_weights(clf, reference)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sample_weight(digits_pair):
     X_train, _, y_train, _ = digits_pair
     X, y = X_train[:60], y_train[:60]
@@ -221,9 +224,13 @@ def test_sample_weight(digits_pair):
     plain = ScratchMLPClassifier(**full_batch).fit(X, y)
     ones = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=np.ones(60))
     _assert_same_weights(plain, ones)
-    # In one full batch, a weight of 2 is the sample twice.
+    # In one full batch, a weight of 2 is the sample twice.  The weights are
+    # scaled to mean 1, so the weighted cost is 60 / 80 of the doubled data's:
+    # eta * 80 / 60 takes the same steps.
     weights = np.where(np.arange(60) < 20, 2.0, 1.0)
-    weighted = ScratchMLPClassifier(**full_batch).fit(X, y, sample_weight=weights)
+    weighted = ScratchMLPClassifier(**{**full_batch, "eta": 0.01 * 80 / 60}).fit(
+        X, y, sample_weight=weights
+    )
     doubled = ScratchMLPClassifier(**full_batch).fit(
         np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
     )
@@ -311,3 +318,156 @@ def test_coefs_are_read_by_predict(digits_pair):
     clf.coefs_[-1][:] = 0
     clf.intercepts_[-1][:] = 10.0  # the output now says class 1 (= label 5)
     assert set(clf.predict(X_test)) == {5}
+
+
+# --------------------------------------------------------------------------
+# Parity with scikit-learn's MLPClassifier and its clients
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_only_the_ratios_of_sample_weights_count(digits_pair, solver):
+    X_train, _, y_train, _ = digits_pair
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y_train))
+    params = dict(SMALL, solver=solver, eta=0.01, alpha=1e-3, batch_size=32)
+    model = ScratchMLPClassifier(**params).fit(X_train, y_train, weights)
+    # A power of 2 scales without rounding: bit-identical models.
+    exact = ScratchMLPClassifier(**params).fit(X_train, y_train, weights / 1024)
+    _assert_same_weights(exact, model)
+    assert exact.loss_curve_ == model.loss_curve_
+    # AdaBoost's weights, which sum to 1: the same model but for rounding.
+    summing_to_one = ScratchMLPClassifier(**params).fit(
+        X_train, y_train, weights / weights.sum()
+    )
+    for p, q in zip(_weights(summing_to_one), _weights(model), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_adaboost_with_an_sgd_base_learner_learns():
+    from sklearn.ensemble import AdaBoostClassifier
+
+    X, y = load_digits(n_class=2, return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, random_state=0, stratify=y
+    )
+    base = ScratchMLPClassifier(
+        hidden_layers=(16,), solver="sgd", eta=0.001, learning_rate="constant",
+        batch_size=32, random_state=0,
+    )
+    boost = AdaBoostClassifier(base, n_estimators=3, random_state=0)
+    boost.fit(X_train, y_train)
+    # Its first learner had the weights 1 / n: the unweighted model exactly.
+    first = boost.estimators_[0]
+    _assert_same_weights(first, clone(first).fit(X_train, y_train))
+    assert boost.score(X_test, y_test) > 0.95  # 0.79 when weights summing to 1
+    # made each step n times smaller
+
+
+def test_n_iter_counts_the_epochs_of_the_last_fit(digits_pair, monkeypatch):
+    from skmlp import _network
+
+    X_train, _, y_train, _ = digits_pair
+    orders, real = [], _network.train_epoch
+
+    def spy(*args, **kwargs):
+        orders.append(kwargs["order"].copy())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "train_epoch", spy)
+    params = dict(SMALL, epochs=3, tol=0.0, n_iter_no_change=100, warm_start=True)
+    clf = ScratchMLPClassifier(**params).fit(X_train, y_train)
+    clf.fit(X_train, y_train)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    # The second fit shuffles anew, not as the first one did.
+    for first, second in zip(orders[:3], orders[3:], strict=True):
+        assert not np.array_equal(first, second)
+    # partial_fit counts its calls on top.
+    clf.partial_fit(X_train, y_train)
+    clf.partial_fit(X_train, y_train)
+    assert clf.n_iter_ == 5
+    assert not any(np.array_equal(orders[-1], order) for order in orders[:-1])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_stops_after_as_many_epochs_as_mlpclassifier(
+    digits_pair, early_stopping, n_iter_no_change
+):
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, _, y_train, _ = digits_pair
+    # No epoch but the first improves by tol: both stop by their counting rule.
+    common = dict(tol=1e9, n_iter_no_change=n_iter_no_change, random_state=0,
+                  early_stopping=early_stopping, validation_fraction=0.2)
+    theirs = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, **common)
+    ours = ScratchMLPClassifier(hidden_layers=(8,), epochs=20, **common)
+    theirs.fit(X_train, y_train)
+    ours.fit(X_train, y_train)
+    assert ours.n_iter_ == theirs.n_iter_ == n_iter_no_change + 2
+
+
+def test_n_iter_no_change_may_be_infinite(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    clf = ScratchMLPClassifier(**{**SMALL, "epochs": 6}, tol=1e9,
+                               n_iter_no_change=np.inf)
+    assert clf.fit(X_train, y_train).n_iter_ == 6
+
+
+@pytest.mark.parametrize("solvers", [("sgd", "adam"), ("adam", "sgd")])
+def test_another_solver_continues_with_a_fresh_optimiser_state(digits_pair, solvers):
+    X_train, _, y_train, _ = digits_pair
+    first, second = solvers
+    clf = ScratchMLPClassifier(**SMALL, solver=first, eta=0.01, warm_start=True)
+    clf.fit(X_train, y_train)
+    clf.set_params(solver=second).fit(X_train, y_train)
+    n_batches = -(-len(X_train) // clf.batch_size)
+    if second == "adam":
+        assert clf._optimizer_state["t"] == SMALL["epochs"] * n_batches
+    else:
+        assert set(clf._optimizer_state) == {"velocities"}
+    clf.set_params(solver=first).partial_fit(X_train, y_train)
+    if first == "adam":
+        assert clf._optimizer_state["t"] == n_batches
+    assert clf.score(X_train, y_train) > 0.9
+
+
+def _collapse_warning(clf, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf._warn_if_collapsed(X, y)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1
+    return messages[0]
+
+
+def test_collapse_warning_names_the_cause_measured_on_the_network(digits_pair):
+    X_train, _, y_train, _ = digits_pair
+    y_index = (y_train == 5).astype(int)
+    clf = ScratchMLPClassifier(**SMALL, eta=0.01).fit(X_train, y_train)
+    clf.coefs_[-1][:] = 0
+    clf.intercepts_[-1][:] = 0.3  # p = 0.57 for every sample: not saturated
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "single class 5" in message and "not learned yet" in message
+    assert "more epochs" in message and "eta=" not in message
+    clf.intercepts_[-1][:] = 30.0  # saturated
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "saturated, so the gradient vanished" in message and "eta=0.01" in message
+    clf.coefs_[0][:] = 0
+    clf.intercepts_[0][:] = -1.0  # every ReLU unit of hidden layer 1 outputs 0
+    message = _collapse_warning(clf, X_train, y_index)
+    assert "every unit of hidden layer 1 outputs 0" in message
+    assert "step was too large" in message and "eta=0.01" in message
+
+
+def test_collapse_under_log_loss_warns():
+    # A step too large kills every ReLU unit: the output is constant but far
+    # from saturated, 49 % on the training data.
+    X, y = load_digits(n_class=2, return_X_y=True)
+    clf = ScratchMLPClassifier(
+        hidden_layers=(100,), solver="sgd", eta=0.2, loss="log_loss",
+        learning_rate="constant", batch_size=200, random_state=1,
+    )
+    with pytest.warns(ConvergenceWarning, match="hidden layer 1 outputs 0"):
+        clf.fit(X / 16, y)
+    assert len(np.unique(clf.predict(X / 16))) == 1

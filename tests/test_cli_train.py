@@ -86,9 +86,11 @@ def test_train_says_why_it_stopped_early(run_cli, tmp_path, monkeypatch):
     status, stdout, _ = run_cli("train", "--sample", "--hidden", "8",
                                 "--epochs", "5", "--out", tmp_path)
     assert status == 0
-    assert ("Stopped after 2 of 5 epochs: the training cost improved by less than "
+    # The first epoch improves on nothing; the stop comes when more than
+    # n_iter_no_change epochs after it did not improve (scikit-learn's rule).
+    assert ("Stopped after 3 of 5 epochs: the training cost improved by less than "
             "tol=1 for n_iter_no_change=1 epochs.") in stdout
-    assert _read_json(tmp_path / "run.json")["n_iter"] == 2
+    assert _read_json(tmp_path / "run.json")["n_iter"] == 3
 
 
 def test_train_saves_skops(run_cli, tmp_path):

@@ -188,11 +188,13 @@ def test_all_of_X_is_never_densified(monkeypatch):
     with pytest.raises(AssertionError, match="__array__ of 600 rows"):
         np.asarray(X_guarded)
     params = dict(batch_size=50, early_stopping=True, n_iter_no_change=2, epochs=3)
-    clf = _small(**params).fit(X_guarded, y, sample_weight=np.ones(600) * 2)
-    clf.partial_fit(X_guarded, y)
+    weights = np.linspace(1, 3, 600)  # unequal: equal weights are no weights
+    clf = _small(**params).fit(X_guarded, y, sample_weight=weights)
+    clf.set_params(early_stopping=False).partial_fit(X_guarded, y)
     for method in ("predict", "predict_proba", "predict_log_proba"):
         getattr(clf, method)(X_guarded)
-    dense = _small(**params).fit(X, y, sample_weight=np.ones(600) * 2).partial_fit(X, y)
+    dense = _small(**params).fit(X, y, sample_weight=weights)
+    dense.set_params(early_stopping=False).partial_fit(X, y)
     assert_allclose(clf.predict_proba(X_guarded), dense.predict_proba(X),
                     rtol=1e-9, atol=1e-12)
 

@@ -298,7 +298,7 @@ def test_inputs_are_not_modified(data, params, dtype):
     before = _digest(X, y, y3, weights, hidden)
     clf = _small(hidden_layers=hidden, **params)
     clf.fit(X, y, sample_weight=weights)
-    clf.partial_fit(X, y, sample_weight=weights)
+    clf.set_params(early_stopping=False).partial_fit(X, y, sample_weight=weights)
     clf.predict(X), clf.predict_proba(X), clf.predict_log_proba(X)
     clf.score(X, y, sample_weight=weights)
     _small(**params).fit(X, y3, sample_weight=weights).predict_proba(X)
@@ -312,3 +312,70 @@ def test_list_input_is_not_modified(data):
     before = _digest(X_list, y_list)
     _small().fit(X_list, y_list).predict_proba(X_list)
     assert _digest(X_list, y_list) == before
+
+
+# --------------------------------------------------------------------------
+# Continuing a fit
+
+
+def test_warm_start_refuses_other_classes(data):
+    X, y = data
+    clf = _small(warm_start=True).fit(X, y)
+    for other in (y + 1, np.where(np.arange(N) % 3 == 0, 2, y)):
+        with pytest.raises(ValueError, match="warm_start can only be used where `y` "
+                           "has the same classes") as error:
+            clf.fit(X, other)
+        # The hint for partial_fit is no help to fit.
+        assert "partial_fit" not in str(error.value)
+        assert "warm_start=False" in str(error.value)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    clf.fit(X, 1 - y)  # the same classes, in another order: fine
+
+
+def test_partial_fit_refuses_early_stopping(data):
+    X, y = data
+    clf = _small(early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support "
+                       "early_stopping=True.*early_stopping=False"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(clf, "classes_")
+
+
+@pytest.mark.parametrize("classes", [[], [1], np.array([4, 4])])
+def test_partial_fit_needs_at_least_two_classes(data, classes):
+    X, y = data
+    clf = _small()
+    with pytest.raises(ValueError, match="classes must list every class that y can "
+                       "hold, at least 2; got classes="):
+        clf.partial_fit(X, y, classes=classes)
+    # The failed call left nothing behind: the next first call works.
+    clf.partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+
+
+def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
+    # Whatever scikit-learn's messages say, the remedy matches the condition.
+    import skmlp.classifier
+
+    real = skmlp.classifier.validate_data
+
+    def reworded(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        except ValueError as exc:
+            raise ValueError("The input is not valid.") from exc
+
+    monkeypatch.setattr(skmlp.classifier, "validate_data", reworded)
+    X, y = data
+    cases = [
+        (_with(X, np.inf), y, "Replace or drop the infinite values"),
+        (np.where(X > 0, "high", "low"), y, "X must hold numbers"),
+        (X, np.where(np.arange(N) == 5, np.nan, y), "Drop the samples whose label"),
+    ]
+    for bad_X, bad_y, remedy in cases:
+        with pytest.raises(ValueError, match=f"^The input is not valid. {remedy}"):
+            _small().fit(bad_X, bad_y)
+    # No remedy where the condition does not hold.
+    for bad_X in (_with(X, np.nan), X + 1j, _with(X, np.inf)[:, 0]):
+        with pytest.raises(ValueError, match=r"^The input is not valid\.$"):
+            _small().fit(bad_X, y)
