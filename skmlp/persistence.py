@@ -11,26 +11,46 @@ Two formats, chosen by the file's suffix:
   (``model.joblib.gz``, ``.xz``, ``.bz2``, ``.lzma``, ``.z``) compresses as
   :func:`joblib.dump` would.
 
-:func:`save` writes to a temporary file beside the target and renames it into
-place only once every byte is on disk, so an interrupted save never leaves a
-half-written model.  :func:`load` names the file and what it expected when the
-file is truncated or of another kind.
+:func:`save` writes to a hidden temporary file beside the target and renames it
+into place only once every byte is on disk, so an interrupted save never leaves
+a half-written model; the temporary files of a process that was killed are
+removed by the next save of the same target.  :func:`load` names the file and
+what it expected when the file is truncated or of another kind.
 
-The estimators stamp the skmlp version into their pickled state; loading a
-model saved by another version warns with :class:`InconsistentVersionWarning`,
-and a state that cannot be understood raises a ValueError at load time.
+The estimators stamp their pickled state (see :func:`stamp_state`) with the
+skmlp version and a SHA-256 checksum of the state, and check both on loading
+(:func:`read_stamped_state`): a model saved by another version warns with
+:class:`InconsistentVersionWarning`, a state that was modified or damaged after
+saving raises a ValueError.  What a state must hold is the estimator's own
+business; this module knows nothing of its attributes.
 """
 
 import contextlib
+import errno
+import hashlib
 import os
+import re
 import secrets
+import socket
+import stat
+import struct
 import warnings
+from collections.abc import Iterable
+from numbers import Integral, Real
 from pathlib import Path
 
 import joblib
 import numpy as np
 
-__all__ = ["TRUSTED_TYPES", "InconsistentVersionWarning", "load", "save"]
+__all__ = [
+    "TRUSTED_TYPES",
+    "InconsistentVersionWarning",
+    "load",
+    "read_stamped_state",
+    "save",
+    "stamp_state",
+    "state_checksum",
+]
 
 #: Fully qualified names of skmlp's own classes, as ``skops.io`` reports them
 #: with ``get_untrusted_types``.  Pass them as ``trusted=`` to ``skops.io.load``.
@@ -50,7 +70,11 @@ _JOBLIB_COMPRESSORS = {
     ".xz": "xz",
     ".lzma": "lzma",
 }
+_TMP_SUFFIX = ".skmlp-tmp"
 _VERSION_KEY = "_skmlp_version"
+_CHECKSUM_KEY = "_skmlp_checksum"
+_STAMP_PREFIX = "_skmlp_"
+_CHECKSUM_METHOD = "sha256:"
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -87,7 +111,7 @@ class InconsistentVersionWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------
-# Saving and loading files
+# Saving
 
 
 def _format(path):
@@ -97,10 +121,12 @@ def _format(path):
 def save(obj, path, *, compress=None):
     """Write ``obj`` to ``path`` atomically, in the format named by its suffix.
 
-    The object is written to a temporary file in the same directory, flushed
-    and synced to disk, then renamed over ``path``: whether the save succeeds,
-    fails or is interrupted (Ctrl-C), ``path`` holds either the previous file
-    or the complete new one, never part of a file.
+    The object is written to a hidden temporary file in the same directory,
+    flushed and synced to disk, then renamed over ``path``: whether the save
+    succeeds, fails or is interrupted (Ctrl-C, kill), ``path`` holds either the
+    previous file or the complete new one, never part of a file.  A file that
+    is replaced keeps its permission bits; a new one gets the usual mode of new
+    files (0o666 less the umask).
 
     Parameters
     ----------
@@ -118,19 +144,38 @@ def save(obj, path, *, compress=None):
     -------
     path : pathlib.Path
         The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is empty, ends with a separator, or names skops without
+        ending in ``.skops`` (such as ``model.skops.gz``).
+    IsADirectoryError
+        If ``path`` is a directory.
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
+    PermissionError
+        If ``path`` is read-only, or its directory cannot be written.
     """
-    path = Path(path)
+    path, mode = _save_target(path)
     directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"Cannot save to {path}: the directory {directory} does not exist."
-        )
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    prefix = _temporary_prefix(path)
+    _remove_stale_temporaries(directory, prefix)
+    tmp = directory / f"{prefix}{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
     # O_EXCL: never reuse a file someone else owns; mode 0o666 lets the umask
-    # give the model the same permissions as any other new file.
+    # give a new model the same permissions as any other new file.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
     try:
+        fd = os.open(tmp, flags, 0o666)
+    except PermissionError as exc:
+        raise PermissionError(
+            exc.errno,
+            f"Cannot save to {path}: no permission to create files in {directory}",
+            str(path),
+        ) from exc
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)  # the replaced file's bits, not the umask's
         with os.fdopen(fd, "wb") as fh:
             _write(obj, fh, path, compress)
             fh.flush()
@@ -143,6 +188,105 @@ def save(obj, path, *, compress=None):
         raise
     _fsync_directory(directory)
     return path
+
+
+def _save_target(path):
+    """The validated target of :func:`save`, and the mode to keep (or None)."""
+    raw = os.fspath(path)
+    if raw in ("", b""):
+        raise ValueError("Cannot save to an empty path; name a file, such as "
+                         "'model.joblib'.")
+    path = Path(raw)
+    if path.is_dir():
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"Cannot save to {path}: it is a directory; name a file in it, such "
+            f"as {path / 'model.joblib'}",
+            str(path),
+        )
+    if isinstance(raw, str) and raw.endswith(("/", os.sep)):
+        raise ValueError(
+            f"Cannot save to {raw!r}: a path ending in a separator names a "
+            "directory; name a file, such as "
+            f"{raw.rstrip('/' + os.sep) or '.'}{os.sep}model.joblib."
+        )
+    _check_skops_suffix(path)
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save to {path}: the directory {directory} does not exist."
+        )
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return path, None
+    # Checked by hand: rename would replace a read-only file without asking,
+    # and os.access says yes to root whatever the mode.
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise PermissionError(
+            errno.EACCES,
+            f"Cannot save over {path}: the file is read-only. Make it writable "
+            "(e.g. chmod u+w) if you mean to replace it, or save to another name",
+            str(path),
+        )
+    return path, mode
+
+
+def _check_skops_suffix(path):
+    suffixes = [s.lower() for s in path.suffixes]
+    if _SKOPS_SUFFIX in suffixes and suffixes[-1] != _SKOPS_SUFFIX:
+        stem = path.name[: path.name.lower().index(_SKOPS_SUFFIX)]
+        raise ValueError(
+            f"Cannot save to {path}: the name says skops but ends in "
+            f"{path.suffix!r}, so it would be written as a joblib pickle. Use "
+            f"{stem}.skops for the skops format (a zip archive, compressed "
+            f"already) or a joblib name such as {stem}.joblib.gz."
+        )
+
+
+def _temporary_prefix(path):
+    """Start of the temporary files' names for ``path``: short, hidden, tied to it.
+
+    A file name may be 255 bytes long, so the target's name cannot be part of
+    a longer name: a few characters of it help a reader, and a digest of the
+    whole name (and of the host, for shared folders) ties the file to it.
+    """
+    key = f"{socket.gethostname()}\0{path.name}".encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(key).hexdigest()[:12]
+    return f".{path.name[:24]}.{digest}."
+
+
+def _remove_stale_temporaries(directory, prefix):
+    """Remove temporary files for this target left by processes that are gone.
+
+    Their names carry the writer's process id; a file whose writer no longer
+    runs was left by a crash or a ``kill -9``.  POSIX only: elsewhere nothing
+    tells whether a process runs without disturbing it.
+    """
+    if os.name != "posix":
+        return
+    pattern = re.compile(re.escape(prefix) + r"(\d{1,10})\.[0-9a-f]{8}" + re.escape(
+        _TMP_SUFFIX))
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(directory):
+            match = pattern.fullmatch(entry)
+            if match and not _process_runs(int(match[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(directory / entry)
+
+
+def _process_runs(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OverflowError:
+        return False  # no process can have that id
+    except OSError:
+        return True  # it exists, but belongs to someone else
+    return True
 
 
 def _write(obj, fh, path, compress):
@@ -179,6 +323,10 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
+# --------------------------------------------------------------------------
+# Loading
+
+
 def load(path, trusted=None):
     """Load an object written by :func:`save` (or by joblib / skops.io).
 
@@ -200,38 +348,86 @@ def load(path, trusted=None):
 
     Raises
     ------
+    TypeError
+        If ``trusted`` is not None or a list of type names.
     FileNotFoundError
         If ``path`` does not exist.
+    PermissionError
+        If the file cannot be read.
     ValueError
         If the file is truncated, damaged or not a file of the expected
         format.
     skops.io.exceptions.UntrustedTypesFoundException
         If a ``.skops`` file holds types that are not trusted (a TypeError).
     """
+    trusted = TRUSTED_TYPES if trusted is None else _validated_trusted(trusted)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {path}.")
-    if _format(path) == "skops":
-        return _load_skops(path, TRUSTED_TYPES if trusted is None else trusted)
+    with _open_for_reading(path) as fh:
+        if _format(path) == "skops":
+            return _load_skops(path, fh, trusted)
+        try:
+            return joblib.load(fh)
+        except Warning:
+            raise  # warnings turned into errors are the user's choice
+        except PermissionError:
+            raise
+        except Exception as exc:
+            raise ValueError(
+                f"Cannot load {path} as a joblib file: {_describe(exc, path)}. "
+                "Expected a model written by skmlp.persistence.save or "
+                "joblib.dump; the file may be truncated (an interrupted copy?), "
+                "damaged or of another kind (use the suffix .skops for skops "
+                "files)."
+            ) from exc
+
+
+def _validated_trusted(trusted):
+    example = "trusted=skmlp.TRUSTED_TYPES + ['imblearn.pipeline.Pipeline']"
+    if isinstance(trusted, str):
+        raise TypeError(
+            f"trusted must be a list of type names, not the string {trusted!r}: "
+            f"pass trusted=[{trusted!r}] (replacing skmlp.TRUSTED_TYPES) or "
+            f"{example}."
+        )
+    if not isinstance(trusted, Iterable) or isinstance(trusted, bytes | dict):
+        raise TypeError(
+            f"trusted must be None (skmlp's own types) or a list of type names, "
+            f"such as {example}; got {trusted!r}. No setting trusts every type: "
+            "list the ones skops.io.get_untrusted_types(file=path) reports, once "
+            "you know where the file comes from."
+        )
+    trusted = list(trusted)
+    bad = [name for name in trusted if not isinstance(name, str)]
+    if bad:
+        raise TypeError(
+            f"trusted must hold type names (str), such as {example}; got "
+            f"{bad[0]!r} of type {type(bad[0]).__name__}."
+        )
+    return trusted
+
+
+def _open_for_reading(path):
     try:
-        return joblib.load(path)
-    except Warning:
-        raise  # warnings turned into errors are the user's choice
-    except Exception as exc:
-        raise ValueError(
-            f"Cannot load {path} as a joblib file: {_describe(exc, path)}. "
-            "Expected a model written by skmlp.persistence.save or joblib.dump; "
-            "the file may be truncated (an interrupted copy?), damaged or of "
-            "another kind (use the suffix .skops for skops files)."
+        return open(path, "rb")
+    except PermissionError as exc:
+        raise PermissionError(
+            exc.errno,
+            f"Cannot read {path}: permission denied (the file itself may be "
+            "fine). Give yourself read access, e.g. chmod u+r, or load it as a "
+            "user who may read it",
+            str(path),
         ) from exc
 
 
-def _load_skops(path, trusted):
+def _load_skops(path, fh, trusted):
     sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
+    data = fh.read()
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise ValueError(
             f"Cannot load {path} as a skops file: {_describe(exc, path)}. "
@@ -249,7 +445,7 @@ def _load_skops(path, trusted):
         )
         raise exc
     try:
-        return sio.load(path, trusted=list(trusted))
+        return sio.loads(data, trusted=list(trusted))
     except Warning:
         raise
     except Exception as exc:
@@ -266,8 +462,8 @@ def _describe(exc, path):
 
 
 # --------------------------------------------------------------------------
-# Version stamp and state checks, used by the estimators' __getstate__ /
-# __setstate__ (for pickle, joblib and skops alike).
+# Version stamp and checksum, used by the estimators' __getstate__ /
+# __setstate__ (for pickle, joblib, skops and copy.deepcopy alike).
 
 
 def _installed_version():
@@ -277,120 +473,159 @@ def _installed_version():
     return __version__
 
 
-def stamp_version(state):
-    """Return ``state`` with the installed skmlp version added (``__getstate__``)."""
-    return {**state, _VERSION_KEY: _installed_version()}
+def stamp_state(state):
+    """``state`` with the installed skmlp version and a checksum added.
 
-
-def checked_classifier_state(estimator, state):
-    """The state to give ``__setstate__`` of a ScratchMLPClassifier.
-
-    Removes the version stamp and warns with :class:`InconsistentVersionWarning`
-    when another skmlp version saved it; raises a ValueError (TypeError if
-    ``state`` is no dict) when the state cannot be a working classifier, so that
-    a damaged file fails on loading, not later with an AttributeError.
+    For ``__getstate__``.  The checksum (see :func:`state_checksum`) covers
+    every entry of ``state`` and the version.
     """
-    name = type(estimator).__name__
-    if not isinstance(state, dict):
-        raise TypeError(
-            f"Cannot restore a {name} from a saved state of type "
-            f"{type(state).__name__}; expected a dict. The file is damaged or "
-            f"was not written for a {name}."
-        )
-    state = dict(state)
-    stored = state.pop(_VERSION_KEY, "unknown")
-    current = _installed_version()
-    if stored != current:
-        warnings.warn(
-            InconsistentVersionWarning(
-                estimator_name=name,
-                current_version=current,
-                original_version=stored,
-            ),
-            stacklevel=3,
-        )
-    problem = _classifier_state_problem(state, estimator._get_param_names())
-    if problem is not None:
-        versions = (
-            f" (it was saved by skmlp {stored}; this is skmlp {current})"
-            if stored != current
-            else ""
-        )
-        raise ValueError(
-            f"Cannot restore a {name} from the saved state: {problem}. The file "
-            f"is damaged or was not written by this {name}{versions}; refit the "
-            "model and save it again."
-        )
+    state = {**state, _VERSION_KEY: _installed_version()}
+    state[_CHECKSUM_KEY] = state_checksum(state)
     return state
 
 
-# Attributes ``predict`` needs; their presence marks a fitted classifier.
-_CLASSIFIER_FITTED = (
-    "classes_",
-    "n_features_in_",
-    "n_outputs_",
-    "out_activation_",
-    "n_layers_",
-    "coefs_",
-    "intercepts_",
-)
+def read_stamped_state(estimator_name, state):
+    """Check and remove the stamps of :func:`stamp_state` (for ``__setstate__``).
 
+    Returns
+    -------
+    state : dict
+        A copy of ``state`` without the stamps.
+    saved_version : str
+        The skmlp version that saved it ('unknown' if not recorded).
 
-def _classifier_state_problem(state, param_names):
-    missing = [name for name in param_names if name not in state]
-    if missing:
-        return f"the parameters {missing} are missing"
-    present = [name for name in _CLASSIFIER_FITTED if name in state]
-    if not present:
-        return None  # an unfitted estimator: its parameters are all it has
-    if len(present) < len(_CLASSIFIER_FITTED):
-        absent = [name for name in _CLASSIFIER_FITTED if name not in state]
-        return f"the fitted attributes {absent} are missing"
-
-    classes, coefs, intercepts = (
-        state["classes_"], state["coefs_"], state["intercepts_"]
+    Raises
+    ------
+    TypeError
+        If ``state`` is not a dict.
+    ValueError
+        If the state does not match its checksum, or holds stamps that no
+        skmlp version writes: it was modified or damaged after saving.  A state
+        without a checksum (saved by skmlp 0.1.0 or older) is not checked; it
+        warns with :class:`InconsistentVersionWarning`, as any state of another
+        version does.
+    """
+    if not isinstance(state, dict):
+        raise TypeError(
+            f"Cannot restore a {estimator_name} from a saved state of type "
+            f"{type(state).__name__}; expected a dict. The file is damaged or "
+            f"was not written for a {estimator_name}."
+        )
+    state = dict(state)
+    stored_checksum = state.pop(_CHECKSUM_KEY, None)
+    damage = None
+    if stored_checksum is not None and stored_checksum != state_checksum(state):
+        damage = "it does not match the checksum stored with it"
+    unknown = sorted(
+        str(key) for key in state
+        if isinstance(key, str) and key.startswith(_STAMP_PREFIX)
+        and key != _VERSION_KEY
     )
-    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
-        return "classes_ is not a 1-D array of at least 2 labels"
-    if (
-        not isinstance(coefs, list | tuple)
-        or not isinstance(intercepts, list | tuple)
-        or len(coefs) == 0
-        or len(coefs) != len(intercepts)
-    ):
-        return "coefs_ and intercepts_ are not two lists of arrays of equal length"
-    for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        if not (
-            isinstance(W, np.ndarray)
-            and isinstance(b, np.ndarray)
-            and W.ndim == 2
-            and b.ndim == 1
-            and W.dtype.kind == "f"
-            and b.dtype.kind == "f"
-            and W.shape[1] == b.shape[0]
-        ):
-            return (
-                f"layer {layer}'s weights are not a float matrix and a bias "
-                "vector of matching size"
-            )
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            return f"layer {layer}'s weights are not all finite"
-    sizes = [W.shape for W in coefs]
-    if sizes[0][0] != state["n_features_in_"] or any(
-        a[1] != b[0] for a, b in zip(sizes[:-1], sizes[1:], strict=True)
-    ):
-        return (
-            f"the weight shapes {sizes} do not chain from "
-            f"n_features_in_={state['n_features_in_']!r}"
+    if unknown:
+        damage = f"it holds the unknown entries {unknown}"
+    if damage is not None:
+        raise ValueError(
+            f"Cannot restore a {estimator_name} from the saved state: {damage}, "
+            "so the file was modified or damaged after saving (a disk or "
+            "transfer error, or an edit). Use an intact copy, or refit the "
+            "model and save it again."
         )
-    n_outputs = 1 if len(classes) == 2 else len(classes)
-    if sizes[-1][1] != n_outputs or state["n_outputs_"] != n_outputs:
-        return (
-            f"the network has {sizes[-1][1]} output unit(s) for "
-            f"{len(classes)} classes"
+    saved_version = state.pop(_VERSION_KEY, "unknown")
+    current = _installed_version()
+    if saved_version != current:
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name=estimator_name,
+                current_version=current,
+                original_version=saved_version,
+            ),
+            stacklevel=3,
         )
-    if state["out_activation_"] != ("sigmoid" if n_outputs == 1 else "softmax"):
-        return f"out_activation_={state['out_activation_']!r} does not fit the classes"
-    if state["n_layers_"] != len(coefs) + 1:
-        return f"n_layers_={state['n_layers_']!r} does not match coefs_"
-    return None
+    return state, saved_version
+
+
+def state_checksum(state):
+    """SHA-256 of a canonical encoding of ``state``, as ``'sha256:<hex>'``.
+
+    The encoding walks ``state`` in a fixed order: dicts by the encoding of
+    their keys, lists and tuples item by item; an array contributes its dtype,
+    shape and bytes (an object array its items); numbers their value (an
+    ``np.float64`` and a ``float`` of equal value are the same number, as are
+    Python and NumPy ints), strings their UTF-8 bytes.  A RandomState or
+    Generator contributes its state.  Other objects have no canonical form:
+    only their type's name is covered, not their content.
+    """
+    digest = hashlib.sha256()
+    _feed(digest, state)
+    return _CHECKSUM_METHOD + digest.hexdigest()
+
+
+def _feed(h, value):
+    """Feed the canonical encoding of ``value`` to the hash ``h``."""
+    for kinds, encode in _ENCODERS:
+        if isinstance(value, kinds):
+            encode(h, value)
+            return
+    kind = type(value)
+    _feed_bytes(h, b"O", f"{kind.__module__}.{kind.__qualname__}".encode())
+
+
+def _feed_bytes(h, tag, data):
+    h.update(b"%s%d;" % (tag, len(data)))
+    h.update(data)
+
+
+def _feed_array(h, array):
+    descr = repr(np.lib.format.dtype_to_descr(array.dtype))
+    h.update(f"A{descr}{array.shape};".encode())
+    if array.dtype.hasobject:
+        for item in array.ravel():
+            _feed(h, item)
+    else:
+        # A view, not a copy, of the large weight arrays.
+        h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+def _feed_sequence(h, items):
+    h.update(b"%s%d;" % (b"L" if isinstance(items, list) else b"U", len(items)))
+    for item in items:
+        _feed(h, item)
+
+
+def _feed_dict(h, mapping):
+    h.update(b"D%d;" % len(mapping))
+    keyed = sorted(
+        ((_encoding(key), item) for key, item in mapping.items()),
+        key=lambda pair: pair[0],
+    )
+    for key, item in keyed:
+        h.update(key)
+        _feed(h, item)
+
+
+def _encoding(value):
+    """The bytes :func:`_feed` gives ``value`` (a dict key), in one piece."""
+    pieces = []
+    _feed(_Collector(pieces), value)
+    return b"".join(pieces)
+
+
+class _Collector:
+    def __init__(self, pieces):
+        self.update = pieces.append
+
+
+# Checked in this order: bool before Integral, Integral before Real.
+_ENCODERS = (
+    (type(None), lambda h, v: h.update(b"N")),
+    (bool | np.bool_, lambda h, v: h.update(b"T" if v else b"F")),
+    (Integral, lambda h, v: h.update(b"i%d;" % int(v))),
+    (Real, lambda h, v: h.update(b"f" + struct.pack("<d", float(v)))),
+    (str, lambda h, v: _feed_bytes(h, b"s", v.encode("utf-8", "surrogatepass"))),
+    (bytes, lambda h, v: _feed_bytes(h, b"y", v)),
+    (np.ndarray, _feed_array),
+    (list | tuple, _feed_sequence),
+    (dict, _feed_dict),
+    (np.random.RandomState, lambda h, v: _feed(h, ("R", v.get_state(legacy=False)))),
+    (np.random.Generator, lambda h, v: _feed(h, ("G", v.bit_generator.state))),
+)

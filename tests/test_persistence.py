@@ -264,11 +264,18 @@ def test_model_of_this_version_loads_silently(tmp_path, fitted, suffix):
 
 
 def test_state_without_version_warns_unknown(fitted):
+    # As the first versions saved it: no version, no checksum.
     state = fitted.__getstate__()
-    del state["_skmlp_version"]
+    del state["_skmlp_version"], state["_skmlp_checksum"]
     clf = ScratchMLPClassifier.__new__(ScratchMLPClassifier)
     with pytest.warns(InconsistentVersionWarning, match="saved by skmlp unknown"):
         clf.__setstate__(state)
+
+
+def _restamped(state):
+    """``state`` with a checksum that matches it, as if it had been saved so."""
+    state = {k: v for k, v in state.items() if k != "_skmlp_checksum"}
+    return {**state, "_skmlp_checksum": persistence.state_checksum(state)}
 
 
 def _drop(name):
@@ -333,6 +340,7 @@ def test_damaged_state_of_another_version_names_both_versions(fitted, monkeypatc
     state = fitted.__getstate__()
     state["_skmlp_version"] = "9.9"
     del state["intercepts_"]
+    state = _restamped(state)
     clf = ScratchMLPClassifier.__new__(ScratchMLPClassifier)
     with (
         pytest.warns(InconsistentVersionWarning),
