@@ -25,14 +25,8 @@ saving raises a ValueError.  What a state must hold is the estimator's own
 business; this module knows nothing of its attributes.
 """
 
-import contextlib
-import errno
 import hashlib
 import os
-import re
-import secrets
-import socket
-import stat
 import struct
 import warnings
 from collections.abc import Iterable
@@ -41,6 +35,8 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+
+from . import _atomic
 
 __all__ = [
     "TRUSTED_TYPES",
@@ -70,7 +66,6 @@ _JOBLIB_COMPRESSORS = {
     ".xz": "xz",
     ".lzma": "lzma",
 }
-_TMP_SUFFIX = ".skmlp-tmp"
 _VERSION_KEY = "_skmlp_version"
 _CHECKSUM_KEY = "_skmlp_checksum"
 _STAMP_PREFIX = "_skmlp_"
@@ -157,79 +152,9 @@ def save(obj, path, *, compress=None):
     PermissionError
         If ``path`` is read-only, or its directory cannot be written.
     """
-    path, mode = _save_target(path)
-    directory = path.parent
-    prefix = _temporary_prefix(path)
-    _remove_stale_temporaries(directory, prefix)
-    tmp = directory / f"{prefix}{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-    # O_EXCL: never reuse a file someone else owns; mode 0o666 lets the umask
-    # give a new model the same permissions as any other new file.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(tmp, flags, 0o666)
-    except PermissionError as exc:
-        raise PermissionError(
-            exc.errno,
-            f"Cannot save to {path}: no permission to create files in {directory}",
-            str(path),
-        ) from exc
-    try:
-        if mode is not None:
-            os.chmod(tmp, mode)  # the replaced file's bits, not the umask's
-        with os.fdopen(fd, "wb") as fh:
-            _write(obj, fh, path, compress)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: drop the partial file, keep the old one.
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-    return path
-
-
-def _save_target(path):
-    """The validated target of :func:`save`, and the mode to keep (or None)."""
-    raw = os.fspath(path)
-    if raw in ("", b""):
-        raise ValueError("Cannot save to an empty path; name a file, such as "
-                         "'model.joblib'.")
-    path = Path(raw)
-    if path.is_dir():
-        raise IsADirectoryError(
-            errno.EISDIR,
-            f"Cannot save to {path}: it is a directory; name a file in it, such "
-            f"as {path / 'model.joblib'}",
-            str(path),
-        )
-    if isinstance(raw, str) and raw.endswith(("/", os.sep)):
-        raise ValueError(
-            f"Cannot save to {raw!r}: a path ending in a separator names a "
-            "directory; name a file, such as "
-            f"{raw.rstrip('/' + os.sep) or '.'}{os.sep}model.joblib."
-        )
-    _check_skops_suffix(path)
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"Cannot save to {path}: the directory {directory} does not exist."
-        )
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return path, None
-    # Checked by hand: rename would replace a read-only file without asking,
-    # and os.access says yes to root whatever the mode.
-    if not mode & 0o222 or not os.access(path, os.W_OK):
-        raise PermissionError(
-            errno.EACCES,
-            f"Cannot save over {path}: the file is read-only. Make it writable "
-            "(e.g. chmod u+w) if you mean to replace it, or save to another name",
-            str(path),
-        )
-    return path, mode
+    target = Path(os.fspath(path))
+    _check_skops_suffix(target)
+    return _atomic.replace_file(path, lambda fh: _write(obj, fh, target, compress))
 
 
 def _check_skops_suffix(path):
@@ -242,51 +167,6 @@ def _check_skops_suffix(path):
             f"{stem}.skops for the skops format (a zip archive, compressed "
             f"already) or a joblib name such as {stem}.joblib.gz."
         )
-
-
-def _temporary_prefix(path):
-    """Start of the temporary files' names for ``path``: short, hidden, tied to it.
-
-    A file name may be 255 bytes long, so the target's name cannot be part of
-    a longer name: a few characters of it help a reader, and a digest of the
-    whole name (and of the host, for shared folders) ties the file to it.
-    """
-    key = f"{socket.gethostname()}\0{path.name}".encode("utf-8", "surrogateescape")
-    digest = hashlib.sha256(key).hexdigest()[:12]
-    return f".{path.name[:24]}.{digest}."
-
-
-def _remove_stale_temporaries(directory, prefix):
-    """Remove temporary files for this target left by processes that are gone.
-
-    Their names carry the writer's process id; a file whose writer no longer
-    runs was left by a crash or a ``kill -9``.  POSIX only: elsewhere nothing
-    tells whether a process runs without disturbing it.
-    """
-    if os.name != "posix":
-        return
-    pattern = re.compile(re.escape(prefix) + r"(\d{1,10})\.[0-9a-f]{8}" + re.escape(
-        _TMP_SUFFIX))
-    with contextlib.suppress(OSError):
-        for entry in os.listdir(directory):
-            match = pattern.fullmatch(entry)
-            if match and not _process_runs(int(match[1])):
-                with contextlib.suppress(OSError):
-                    os.unlink(directory / entry)
-
-
-def _process_runs(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except OverflowError:
-        return False  # no process can have that id
-    except OSError:
-        return True  # it exists, but belongs to someone else
-    return True
 
 
 def _write(obj, fh, path, compress):
@@ -310,17 +190,6 @@ def _skops_io():
             "another suffix, such as .joblib."
         ) from exc
     return skops.io
-
-
-def _fsync_directory(directory):
-    # Makes the rename itself durable on POSIX; Windows cannot open folders.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------
@@ -501,9 +370,7 @@ def read_stamped_state(estimator_name, state):
     ValueError
         If the state does not match its checksum, or holds stamps that no
         skmlp version writes: it was modified or damaged after saving.  A state
-        without a checksum (saved by skmlp 0.1.0 or older) is not checked; it
-        warns with :class:`InconsistentVersionWarning`, as any state of another
-        version does.
+        without a checksum (written before skmlp stored one) is not checked.
     """
     if not isinstance(state, dict):
         raise TypeError(

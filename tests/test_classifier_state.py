@@ -10,6 +10,7 @@ import pytest
 import skops.io as sio
 from sklearn.datasets import load_digits
 
+import skmlp
 from skmlp import ScratchMLPClassifier, _classifier_state, persistence
 from skmlp.persistence import TRUSTED_TYPES
 
@@ -77,7 +78,7 @@ def test_setstate_asks_the_state_module(monkeypatch, fitted):
     _copy(fitted)
     [(cls, state, version)] = calls
     assert cls is ScratchMLPClassifier and "coefs_" in state
-    assert version == persistence._installed_version()
+    assert version == skmlp.__version__
 
 
 def test_persistence_knows_nothing_of_the_classifiers_attributes():

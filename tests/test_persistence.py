@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
 import skmlp
-from skmlp import ScratchMLPClassifier, persistence, preprocessing
+from skmlp import ScratchMLPClassifier, _atomic, persistence, preprocessing
 from skmlp.persistence import (
     TRUSTED_TYPES,
     InconsistentVersionWarning,
@@ -798,10 +798,10 @@ def test_killed_save_keeps_the_file_and_the_next_save_cleans_up(tmp_path, digits
     _assert_same_model(old, load(path), X)
 
     # Not removed: the file of a writer that still runs (pid 1), another target's.
-    prefix = persistence._temporary_prefix(path)
+    prefix = _atomic.temporary_prefix(path)
     assert left.startswith(prefix)
     running = f"{prefix}1.0123abcd.skmlp-tmp"
-    other = f"{persistence._temporary_prefix(tmp_path / 'other.joblib')}{child.pid}"
+    other = f"{_atomic.temporary_prefix(tmp_path / 'other.joblib')}{child.pid}"
     other += ".0123abcd.skmlp-tmp"
     for name in (running, other):
         (tmp_path / name).write_bytes(b"partial")
