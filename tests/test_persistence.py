@@ -175,7 +175,7 @@ def test_large_model_pickles_quickly():
         start = time.perf_counter()
         pickle.loads(pickle.dumps(clf))
         times.append(time.perf_counter() - start)
-    # About 0.06 s on a 2-core virtual machine (0.03 s without the checksum).
+    # About 0.05 s on a 2-core virtual machine (0.025 s without the checksum).
     assert min(times) < 0.5
 
 
