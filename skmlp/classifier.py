@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from . import _network, persistence
+from . import _classifier_state, _network, _stamp
 from .exceptions import TrainingInterrupted
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
@@ -497,11 +497,13 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         return targets
 
     def _initialize(self, hidden_layers, dtype):
-        n_classes = len(self.classes_)
-        self.n_outputs_ = 1 if n_classes == 2 else n_classes
-        self.out_activation_ = "sigmoid" if n_classes == 2 else "softmax"
+        # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
+        derived = _classifier_state.derived_attributes(
+            len(self.classes_), len(hidden_layers)
+        )
+        for name, value in derived.items():
+            setattr(self, name, value)
         layer_sizes = [self.n_features_in_, *hidden_layers, self.n_outputs_]
-        self.n_layers_ = len(layer_sizes)
         # One int seeds everything, so the fitted state holds only plain values;
         # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -853,12 +855,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(X))
 
     def __getstate__(self):
-        # The skmlp version lets a later version warn about an older model.
-        return persistence.stamp_version(super().__getstate__())
+        # The version lets a later skmlp warn about an older model; the
+        # checksum refuses a file that was damaged after saving.
+        return _stamp.stamp_state(super().__getstate__())
 
     def __setstate__(self, state):
         # A state that cannot work fails here, not later with AttributeError.
-        super().__setstate__(persistence.checked_classifier_state(self, state))
+        state, saved_version = _stamp.read_stamped_state(
+            type(self).__name__, state
+        )
+        _classifier_state.check_state(type(self), state, saved_version)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,26 +11,27 @@ Two formats, chosen by the file's suffix:
   (``model.joblib.gz``, ``.xz``, ``.bz2``, ``.lzma``, ``.z``) compresses as
   :func:`joblib.dump` would.
 
-:func:`save` writes to a temporary file beside the target and renames it into
-place only once every byte is on disk, so an interrupted save never leaves a
-half-written model.  :func:`load` names the file and what it expected when the
-file is truncated or of another kind.
+:func:`save` writes to a hidden temporary file beside the target and renames it
+into place only once every byte is on disk, so an interrupted save never leaves
+a half-written model; the temporary files of a process that was killed are
+removed by the next save of the same target.  :func:`load` names the file and
+what it expected when the file is truncated or of another kind.
 
-The estimators stamp the skmlp version into their pickled state; loading a
-model saved by another version warns with :class:`InconsistentVersionWarning`,
-and a state that cannot be understood raises a ValueError at load time.
+The estimators stamp their pickled state with the skmlp version and a SHA-256
+checksum of the state, and check both on loading (``skmlp._stamp``, which sits
+below the estimators): a model saved by another version warns with
+:class:`~skmlp.exceptions.InconsistentVersionWarning`, a state that was
+modified or damaged after saving raises a ValueError.  What a state must hold
+is the estimator's own business; this module knows nothing of its attributes.
 """
 
-import contextlib
 import os
-import secrets
-import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import joblib
-import numpy as np
 
-from . import __version__
+from . import _atomic
 from .exceptions import InconsistentVersionWarning
 
 __all__ = ["TRUSTED_TYPES", "InconsistentVersionWarning", "load", "save"]
@@ -53,11 +54,10 @@ _JOBLIB_COMPRESSORS = {
     ".xz": "xz",
     ".lzma": "lzma",
 }
-_VERSION_KEY = "_skmlp_version"
 
 
 # --------------------------------------------------------------------------
-# Saving and loading files
+# Saving
 
 
 def _format(path):
@@ -67,10 +67,12 @@ def _format(path):
 def save(obj, path, *, compress=None):
     """Write ``obj`` to ``path`` atomically, in the format named by its suffix.
 
-    The object is written to a temporary file in the same directory, flushed
-    and synced to disk, then renamed over ``path``: whether the save succeeds,
-    fails or is interrupted (Ctrl-C), ``path`` holds either the previous file
-    or the complete new one, never part of a file.
+    The object is written to a hidden temporary file in the same directory,
+    flushed and synced to disk, then renamed over ``path``: whether the save
+    succeeds, fails or is interrupted (Ctrl-C, kill), ``path`` holds either the
+    previous file or the complete new one, never part of a file.  A file that
+    is replaced keeps its permission bits; a new one gets the usual mode of new
+    files (0o666 less the umask).
 
     Parameters
     ----------
@@ -88,31 +90,34 @@ def save(obj, path, *, compress=None):
     -------
     path : pathlib.Path
         The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is empty, ends with a separator, or names skops without
+        ending in ``.skops`` (such as ``model.skops.gz``).
+    IsADirectoryError
+        If ``path`` is a directory.
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
+    PermissionError
+        If ``path`` is read-only, or its directory cannot be written.
     """
-    path = Path(path)
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"Cannot save to {path}: the directory {directory} does not exist."
+    target = Path(os.fspath(path))
+    _check_skops_suffix(target)
+    return _atomic.replace_file(path, lambda fh: _write(obj, fh, target, compress))
+
+
+def _check_skops_suffix(path):
+    suffixes = [s.lower() for s in path.suffixes]
+    if _SKOPS_SUFFIX in suffixes and suffixes[-1] != _SKOPS_SUFFIX:
+        stem = path.name[: path.name.lower().index(_SKOPS_SUFFIX)]
+        raise ValueError(
+            f"Cannot save to {path}: the name says skops but ends in "
+            f"{path.suffix!r}, so it would be written as a joblib pickle. Use "
+            f"{stem}.skops for the skops format (a zip archive, compressed "
+            f"already) or a joblib name such as {stem}.joblib.gz."
         )
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL: never reuse a file someone else owns; mode 0o666 lets the umask
-    # give the model the same permissions as any other new file.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write(obj, fh, path, compress)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: drop the partial file, keep the old one.
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-    return path
 
 
 def _write(obj, fh, path, compress):
@@ -138,15 +143,8 @@ def _skops_io():
     return skops.io
 
 
-def _fsync_directory(directory):
-    # Makes the rename itself durable on POSIX; Windows cannot open folders.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# --------------------------------------------------------------------------
+# Loading
 
 
 def load(path, trusted=None):
@@ -170,38 +168,86 @@ def load(path, trusted=None):
 
     Raises
     ------
+    TypeError
+        If ``trusted`` is not None or a list of type names.
     FileNotFoundError
         If ``path`` does not exist.
+    PermissionError
+        If the file cannot be read.
     ValueError
         If the file is truncated, damaged or not a file of the expected
         format.
     skops.io.exceptions.UntrustedTypesFoundException
         If a ``.skops`` file holds types that are not trusted (a TypeError).
     """
+    trusted = TRUSTED_TYPES if trusted is None else _validated_trusted(trusted)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {path}.")
-    if _format(path) == "skops":
-        return _load_skops(path, TRUSTED_TYPES if trusted is None else trusted)
+    with _open_for_reading(path) as fh:
+        if _format(path) == "skops":
+            return _load_skops(path, fh, trusted)
+        try:
+            return joblib.load(fh)
+        except Warning:
+            raise  # warnings turned into errors are the user's choice
+        except PermissionError:
+            raise
+        except Exception as exc:
+            raise ValueError(
+                f"Cannot load {path} as a joblib file: {_describe(exc, path)}. "
+                "Expected a model written by skmlp.persistence.save or "
+                "joblib.dump; the file may be truncated (an interrupted copy?), "
+                "damaged or of another kind (use the suffix .skops for skops "
+                "files)."
+            ) from exc
+
+
+def _validated_trusted(trusted):
+    example = "trusted=skmlp.TRUSTED_TYPES + ['imblearn.pipeline.Pipeline']"
+    if isinstance(trusted, str):
+        raise TypeError(
+            f"trusted must be a list of type names, not the string {trusted!r}: "
+            f"pass trusted=[{trusted!r}] (replacing skmlp.TRUSTED_TYPES) or "
+            f"{example}."
+        )
+    if not isinstance(trusted, Iterable) or isinstance(trusted, bytes | dict):
+        raise TypeError(
+            f"trusted must be None (skmlp's own types) or a list of type names, "
+            f"such as {example}; got {trusted!r}. No setting trusts every type: "
+            "list the ones skops.io.get_untrusted_types(file=path) reports, once "
+            "you know where the file comes from."
+        )
+    trusted = list(trusted)
+    bad = [name for name in trusted if not isinstance(name, str)]
+    if bad:
+        raise TypeError(
+            f"trusted must hold type names (str), such as {example}; got "
+            f"{bad[0]!r} of type {type(bad[0]).__name__}."
+        )
+    return trusted
+
+
+def _open_for_reading(path):
     try:
-        return joblib.load(path)
-    except Warning:
-        raise  # warnings turned into errors are the user's choice
-    except Exception as exc:
-        raise ValueError(
-            f"Cannot load {path} as a joblib file: {_describe(exc, path)}. "
-            "Expected a model written by skmlp.persistence.save or joblib.dump; "
-            "the file may be truncated (an interrupted copy?), damaged or of "
-            "another kind (use the suffix .skops for skops files)."
+        return open(path, "rb")
+    except PermissionError as exc:
+        raise PermissionError(
+            exc.errno,
+            f"Cannot read {path}: permission denied (the file itself may be "
+            "fine). Give yourself read access, e.g. chmod u+r, or load it as a "
+            "user who may read it",
+            str(path),
         ) from exc
 
 
-def _load_skops(path, trusted):
+def _load_skops(path, fh, trusted):
     sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
+    data = fh.read()
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise ValueError(
             f"Cannot load {path} as a skops file: {_describe(exc, path)}. "
@@ -219,7 +265,7 @@ def _load_skops(path, trusted):
         )
         raise exc
     try:
-        return sio.load(path, trusted=list(trusted))
+        return sio.loads(data, trusted=list(trusted))
     except Warning:
         raise
     except Exception as exc:
@@ -233,127 +279,3 @@ def _describe(exc, path):
         return "the file is empty"
     message = str(exc).strip()
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-# --------------------------------------------------------------------------
-# Version stamp and state checks, used by the estimators' __getstate__ /
-# __setstate__ (for pickle, joblib and skops alike).
-
-
-def stamp_version(state):
-    """Return ``state`` with the installed skmlp version added (``__getstate__``)."""
-    return {**state, _VERSION_KEY: __version__}
-
-
-def checked_classifier_state(estimator, state):
-    """The state to give ``__setstate__`` of a ScratchMLPClassifier.
-
-    Removes the version stamp and warns with :class:`InconsistentVersionWarning`
-    when another skmlp version saved it; raises a ValueError (TypeError if
-    ``state`` is no dict) when the state cannot be a working classifier, so that
-    a damaged file fails on loading, not later with an AttributeError.
-    """
-    name = type(estimator).__name__
-    if not isinstance(state, dict):
-        raise TypeError(
-            f"Cannot restore a {name} from a saved state of type "
-            f"{type(state).__name__}; expected a dict. The file is damaged or "
-            f"was not written for a {name}."
-        )
-    state = dict(state)
-    stored = state.pop(_VERSION_KEY, "unknown")
-    current = __version__
-    if stored != current:
-        warnings.warn(
-            InconsistentVersionWarning(
-                estimator_name=name,
-                current_version=current,
-                original_version=stored,
-            ),
-            stacklevel=3,
-        )
-    problem = _classifier_state_problem(state, estimator._get_param_names())
-    if problem is not None:
-        versions = (
-            f" (it was saved by skmlp {stored}; this is skmlp {current})"
-            if stored != current
-            else ""
-        )
-        raise ValueError(
-            f"Cannot restore a {name} from the saved state: {problem}. The file "
-            f"is damaged or was not written by this {name}{versions}; refit the "
-            "model and save it again."
-        )
-    return state
-
-
-# Attributes ``predict`` needs; their presence marks a fitted classifier.
-_CLASSIFIER_FITTED = (
-    "classes_",
-    "n_features_in_",
-    "n_outputs_",
-    "out_activation_",
-    "n_layers_",
-    "coefs_",
-    "intercepts_",
-)
-
-
-def _classifier_state_problem(state, param_names):
-    missing = [name for name in param_names if name not in state]
-    if missing:
-        return f"the parameters {missing} are missing"
-    present = [name for name in _CLASSIFIER_FITTED if name in state]
-    if not present:
-        return None  # an unfitted estimator: its parameters are all it has
-    if len(present) < len(_CLASSIFIER_FITTED):
-        absent = [name for name in _CLASSIFIER_FITTED if name not in state]
-        return f"the fitted attributes {absent} are missing"
-
-    classes, coefs, intercepts = (
-        state["classes_"], state["coefs_"], state["intercepts_"]
-    )
-    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
-        return "classes_ is not a 1-D array of at least 2 labels"
-    if (
-        not isinstance(coefs, list | tuple)
-        or not isinstance(intercepts, list | tuple)
-        or len(coefs) == 0
-        or len(coefs) != len(intercepts)
-    ):
-        return "coefs_ and intercepts_ are not two lists of arrays of equal length"
-    for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        if not (
-            isinstance(W, np.ndarray)
-            and isinstance(b, np.ndarray)
-            and W.ndim == 2
-            and b.ndim == 1
-            and W.dtype.kind == "f"
-            and b.dtype.kind == "f"
-            and W.shape[1] == b.shape[0]
-        ):
-            return (
-                f"layer {layer}'s weights are not a float matrix and a bias "
-                "vector of matching size"
-            )
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            return f"layer {layer}'s weights are not all finite"
-    sizes = [W.shape for W in coefs]
-    if sizes[0][0] != state["n_features_in_"] or any(
-        a[1] != b[0] for a, b in zip(sizes[:-1], sizes[1:], strict=True)
-    ):
-        return (
-            f"the weight shapes {sizes} do not chain from "
-            f"n_features_in_={state['n_features_in_']!r}"
-        )
-    n_outputs = 1 if len(classes) == 2 else len(classes)
-    if sizes[-1][1] != n_outputs or state["n_outputs_"] != n_outputs:
-        return (
-            f"the network has {sizes[-1][1]} output unit(s) for "
-            f"{len(classes)} classes"
-        )
-    if state["out_activation_"] != ("sigmoid" if n_outputs == 1 else "softmax"):
-        return f"out_activation_={state['out_activation_']!r} does not fit the classes"
-    if state["n_layers_"] != len(coefs) + 1:
-        return f"n_layers_={state['n_layers_']!r} does not match coefs_"
-    return None
