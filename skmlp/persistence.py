@@ -60,7 +60,7 @@ class InconsistentVersionWarning(UserWarning):
     load but behave differently, or fail; refit it with the installed version
     when you can.
 
-    Attributes
+    Parameters
     ----------
     estimator_name : str
         Class of the estimator being loaded.
@@ -110,7 +110,7 @@ def save(obj, path, *, compress=None):
         Target file.  A ``.skops`` suffix saves with :func:`skops.io.dump` (no
         code runs on loading); any other suffix with :func:`joblib.dump`.
     compress : int or (str, int) or None, default=None
-        joblib compression, as in :func:`joblib.dump`.  None compresses only
+        The joblib compression, as in :func:`joblib.dump`.  None compresses only
         when the suffix names a compressor ('.gz', '.xz', '.bz2', '.lzma',
         '.z').  Ignored for ``.skops`` files.
 
@@ -197,6 +197,7 @@ def load(path, trusted=None):
     Returns
     -------
     obj : object
+        The model (or any object) that the file holds.
 
     Raises
     ------
