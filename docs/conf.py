@@ -7,6 +7,7 @@ the docstrings of the public API, and sphinx-gallery runs every example of
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +54,8 @@ write_api_page(DOCS / "api.rst")
 autosummary_generate = True
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"
+# "fit()" in a page's table of contents, not "ScratchMLPClassifier.fit()".
+toc_object_entries_show_parents = "hide"
 
 # -- numpydoc ----------------------------------------------------------------
 # The class template lists the members itself; numpydoc's own tables of
@@ -123,10 +126,39 @@ def _list_inherited(app, what, name, obj, options, lines):
         lines.append("")
 
 
+QUICK_NOTE = """
+.. note::
+
+   This page shows a quick run of the example (``SKMLP_EXAMPLES_QUICK=1``:
+   fewer images, epochs or pairs), so its figures show the method rather than
+   the final numbers. Run the script or the notebook without that variable for
+   the full run.
+
+"""
+
+
+def _note_quick_mode(app, docname, source):
+    # Put the note under the title of each example's page.
+    if os.environ.get("SKMLP_EXAMPLES_QUICK") != "1":
+        return
+    if not docname.startswith("auto_examples/plot_"):
+        return
+    text = source[0]
+    title = re.search(r"^(=+)\n(.+)\n\1\n|^(.+)\n(=+)\n", text, flags=re.M)
+    if title:
+        source[0] = text[: title.end()] + QUICK_NOTE + text[title.end():]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_inherited)
     app.connect("autodoc-process-docstring", _list_inherited)
+    app.connect("source-read", _note_quick_mode)
 
+
+# A reference to a skmlp name that does not exist is an error; references to
+# other packages resolve only with their inventories (see intersphinx below).
+nitpicky = True
+nitpick_ignore_regex = [(r"py:.*", r"(?!skmlp\.).*")]
 
 # -- intersphinx -------------------------------------------------------------
 # Links into the documentation of Python and the scientific stack need their
@@ -150,6 +182,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py",
+    "within_subsection_order": "gallery_order.NotebookOrder",
     "doc_module": ("skmlp",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"skmlp": None},
