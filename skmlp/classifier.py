@@ -208,7 +208,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         The class labels, as given in ``y``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
     coefs_ : list of ndarray
         ``coefs_[l]`` has shape (fan_in, fan_out): row ``i`` holds the weights
@@ -243,7 +243,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    sklearn.neural_network.MLPClassifier : scikit-learn's multilayer perceptron.
+    sklearn.neural_network.MLPClassifier : The multilayer perceptron of scikit-learn.
 
     Examples
     --------

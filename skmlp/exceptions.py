@@ -25,7 +25,7 @@ class InconsistentVersionWarning(UserWarning):
     load but behave differently, or fail; refit it with the installed version
     when you can.
 
-    Attributes
+    Parameters
     ----------
     estimator_name : str
         Class of the estimator being loaded.

@@ -82,7 +82,7 @@ def save(obj, path, *, compress=None):
         Target file.  A ``.skops`` suffix saves with :func:`skops.io.dump` (no
         code runs on loading); any other suffix with :func:`joblib.dump`.
     compress : int or (str, int) or None, default=None
-        joblib compression, as in :func:`joblib.dump`.  None compresses only
+        The joblib compression, as in :func:`joblib.dump`.  None compresses only
         when the suffix names a compressor ('.gz', '.xz', '.bz2', '.lzma',
         '.z').  Ignored for ``.skops`` files.
 
@@ -165,6 +165,7 @@ def load(path, trusted=None):
     Returns
     -------
     obj : object
+        The model (or any object) that the file holds.
 
     Raises
     ------

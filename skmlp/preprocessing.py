@@ -280,7 +280,7 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
         - 'fixed': divide by 255, the largest value of a uint8 pixel.
         - None: keep the values.
     dtype : float dtype or None, default=np.float32
-        dtype of the output.  float32 halves the memory of float64 and is
+        The dtype of the output.  float32 halves the memory of float64 and is
         what skmlp's classifier trains fastest in.  None keeps floating
         input as it is and turns anything else into float64.
 
@@ -288,7 +288,7 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of pixels per image (``h * w``), or of features of flat input.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features of a DataFrame with string column names.
     image_shape_ : tuple of int or None
         ``(h, w)`` of the images seen by ``fit``; None for flat input.
@@ -377,7 +377,7 @@ class ImageVectorizer(TransformerMixin, BaseEstimator):
         return X
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output features: one per pixel.
+        """Return the names of the output features: one per pixel.
 
         Parameters
         ----------

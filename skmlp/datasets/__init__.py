@@ -90,7 +90,7 @@ def load_mnist(path=None, *, data_home=None, verify=True):
     path : str or os.PathLike, default=None
         A Keras-style ``mnist.npz`` or a folder of IDX files.
     data_home : str or os.PathLike, default=None
-        scikit-learn's data home, where ``fetch_openml`` caches its download;
+        The data home of scikit-learn, where ``fetch_openml`` caches its download;
         None means ``~/scikit_learn_data``.
     verify : bool, default=True
         Compare each array with MNIST's known SHA-256 digest.  A mismatch
@@ -101,7 +101,7 @@ def load_mnist(path=None, *, data_home=None, verify=True):
     Returns
     -------
     (x_train, y_train) : tuple of ndarray
-        uint8 images of shape (60000, 28, 28) and uint8 digits 0-9 of shape
+        The uint8 images of shape (60000, 28, 28) and uint8 digits 0-9 of shape
         (60000,), in MNIST's original order.
     (x_test, y_test) : tuple of ndarray
         The same for the 10000 test images.
@@ -153,9 +153,9 @@ def load_mnist_sample():
     Returns
     -------
     (x_train, y_train) : tuple of ndarray
-        uint8 images of shape (5000, 28, 28) and uint8 digits of shape (5000,).
+        The uint8 images of shape (5000, 28, 28) and uint8 digits of shape (5000,).
     (x_test, y_test) : tuple of ndarray
-        uint8 images of shape (1000, 28, 28) and uint8 digits of shape (1000,).
+        The uint8 images of shape (1000, 28, 28) and uint8 digits of shape (1000,).
 
     Examples
     --------
