@@ -7,6 +7,7 @@ from .classifier import ScratchMLPClassifier
 from .datasets import load_mnist, load_mnist_sample
 from .distributed import dask_backend
 from .exceptions import InconsistentVersionWarning, TrainingInterrupted
+from .gradient_check import check_gradients
 from .persistence import TRUSTED_TYPES
 from .preprocessing import DigitPairSelector, ImageVectorizer
 from .streaming import fit_memmap
@@ -19,6 +20,7 @@ __all__ = [
     "TRUSTED_TYPES",
     "TrainingInterrupted",
     "__version__",
+    "check_gradients",
     "dask_backend",
     "fit_memmap",
     "load_mnist",

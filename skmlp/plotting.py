@@ -19,9 +19,11 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "pair_accuracy_matrix",
+    "plot_first_layer_weights",
     "plot_pair_accuracies",
     "plot_training_curves",
     "show_digits",
+    "show_misclassified",
 ]
 
 _N_DIGITS = 10
@@ -254,4 +256,180 @@ def plot_pair_accuracies(accuracies, ax=None, *, percent=True, cmap="viridis",
     ticks = np.arange(_N_DIGITS)
     ax.set(xticks=ticks, yticks=ticks, xlabel="digit", ylabel="digit",
            title="Test accuracy of each pair of digits")
+    return ax
+
+
+# ------------------------------------------------------- inside the network
+
+
+def _fitted_network(clf, caller):
+    """The fitted ScratchMLPClassifier of ``clf`` (a Pipeline's last step)."""
+    if isinstance(clf, Pipeline):
+        clf = clf[-1]
+    if not hasattr(clf, "coefs_"):
+        raise ValueError(
+            f"{caller} needs a fitted ScratchMLPClassifier (or a Pipeline ending "
+            f"in one); got {type(clf).__name__} without coefs_."
+        )
+    return clf
+
+
+def plot_first_layer_weights(clf, *, image_shape=(28, 28), n_units=None,
+                             ncols=None, ax=None, cmap="RdBu_r", colorbar=True):
+    """Each first-layer unit's incoming weights, drawn as an image.
+
+    Column ``j`` of ``coefs_[0]`` holds the weight of every pixel on hidden
+    unit ``j``: drawn in the shape of the image, it is the pattern that
+    switches the unit on (positive weights) or off (negative ones), as in
+    scikit-learn's ``plot_mnist_filters`` example.  All tiles share one
+    colour scale, symmetric around 0, so a colour means the same weight in
+    every tile.  Pixels that are 0 in every training image get no gradient:
+    their weights keep their initial random values, and are drawn as they are.
+
+    Parameters
+    ----------
+    clf : ScratchMLPClassifier or Pipeline
+        A fitted classifier, or a pipeline whose last step is one.
+    image_shape : tuple of int, default=(28, 28)
+        The shape of an image; its size must be the network's number of
+        inputs.
+    n_units : int, default=None
+        Draw the first ``n_units`` units; None draws them all.
+    ncols : int, default=None
+        Tiles per row; None makes a roughly square grid.
+    ax : matplotlib Axes, default=None
+        Where to draw; None creates a figure.
+    cmap : str or Colormap, default='RdBu_r'
+        A diverging colormap: red for positive weights, blue for negative.
+    colorbar : bool, default=True
+        Whether to add the colorbar of the shared scale.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes holding the grid (one image), each tile labelled with its
+        unit's index.
+    """
+    clf = _fitted_network(clf, "plot_first_layer_weights")
+    W = np.asarray(clf.coefs_[0])
+    image_shape = tuple(int(s) for s in image_shape)
+    if int(np.prod(image_shape)) != W.shape[0]:
+        raise ValueError(
+            f"The network has {W.shape[0]} inputs, which are no "
+            f"{' x '.join(map(str, image_shape))} image "
+            f"({int(np.prod(image_shape))} pixels); pass the image_shape of its "
+            "training images, e.g. image_shape=(8, 8) for sklearn's load_digits."
+        )
+    n_total = W.shape[1]
+    n_units = n_total if n_units is None else n_units
+    if not 1 <= n_units <= n_total:
+        raise ValueError(f"n_units must be between 1 and {n_total}; got {n_units}.")
+    ncols = int(np.ceil(np.sqrt(n_units))) if ncols is None else ncols
+    if ncols < 1:
+        raise ValueError(f"ncols must be a positive integer; got {ncols}.")
+    nrows = -(-n_units // ncols)
+    tiles = W[:, :n_units].T.reshape(n_units, *image_shape)
+    height, width = image_shape
+    row_step, column_step = height + _LABEL_GAP, width + _GAP
+    mosaic = np.ma.masked_all((nrows * row_step - row_step + height,
+                               ncols * column_step - _GAP))
+    for k in range(n_units):
+        row, column = divmod(k, ncols)
+        top, left = row * row_step, column * column_step
+        mosaic[top:top + height, left:left + width] = tiles[k]
+
+    if ax is None:
+        ax = _new_axes(figsize=(1.1 * ncols + 1.2, 1.25 * nrows + 0.3))
+    limit = float(np.abs(tiles).max()) or 1.0  # all-zero weights: any scale
+    image = ax.imshow(mosaic, cmap=cmap, vmin=-limit, vmax=limit,
+                      interpolation="nearest")
+    ax.set_axis_off()
+    for k in range(n_units):
+        row, column = divmod(k, ncols)
+        ax.text(column * column_step + width / 2, row * row_step - 1, str(k),
+                ha="center", va="bottom", fontsize=8)
+    ax.set_title(f"Incoming weights of {n_units} of the {n_total} first-layer "
+                 "units", pad=14)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label="weight", shrink=0.8)
+    return ax
+
+
+def show_misclassified(clf, X, y, *, n=20, images=None, image_shape=None,
+                       ncols=None, ax=None, cmap="gray"):
+    """Show the samples ``clf`` gets wrong, titled with what it saw.
+
+    Each image is labelled ``true 4, predicted 9 (0.93)``: its label, the
+    predicted class and the predicted probability of that class.  The
+    mistakes are shown in the order of ``X``.
+
+    Parameters
+    ----------
+    clf : classifier or Pipeline
+        A fitted classifier with ``predict_proba`` and ``classes_``, such as
+        a ScratchMLPClassifier or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features) or (n_samples, h, w)
+        The samples, as ``clf`` takes them (e.g. the images themselves for a
+        pipeline starting with an ImageVectorizer).
+    y : array-like of shape (n_samples,)
+        Their true labels.
+    n : int, default=20
+        Show at most the first ``n`` mistakes.
+    images : array-like of shape (n_samples, h, w), default=None
+        The images to draw, when ``X`` is not them (e.g. scaled rows); None
+        draws ``X``.
+    image_shape : tuple of int, default=None
+        Reshape each row of ``images`` (or ``X``) to this; None takes square
+        images (784 pixels: 28 x 28).
+    ncols : int, default=None
+        Images per row; None puts up to 5 in a row.
+    ax : matplotlib Axes, default=None
+        Where to draw; None creates a figure.
+    cmap : str or Colormap, default='gray'
+        Colormap of the pixels.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes of the grid, built by :func:`show_digits`.  With no mistake
+        it holds no image and its title says so.
+    """
+    y = np.asarray(y)
+    if n < 1:
+        raise ValueError(f"n must be a positive integer; got {n}.")
+    proba = clf.predict_proba(X)
+    classes = clf.classes_
+    if len(y) != len(proba):
+        raise ValueError(f"y must hold one label per sample ({len(proba)}); "
+                         f"got {len(y)}.")
+    predicted = classes[np.argmax(proba, axis=1)]
+    wrong = np.flatnonzero(predicted != y)
+    if len(wrong) == 0:
+        if ax is None:
+            ax = _new_axes(figsize=(4, 1))
+        ax.set_axis_off()
+        ax.set_title(f"No misclassified sample among {len(y)}")
+        return ax
+    shown = wrong[:n]
+    pictures = np.asarray(X if images is None else images)
+    if len(pictures) != len(y):
+        raise ValueError(f"images must hold one image per sample ({len(y)}); "
+                         f"got {len(pictures)}.")
+    pictures = pictures[shown]
+    if image_shape is not None:
+        pictures = pictures.reshape(len(shown), *image_shape)
+    labels = [f"true {y[i]}, predicted {predicted[i]} ({proba[i].max():.2f})"
+              for i in shown]
+    # The labels are wider than the images: fewer, wider columns.
+    ncols = min(len(shown), 5) if ncols is None else ncols
+    if ax is None:
+        nrows = -(-len(shown) // ncols)
+        ax = _new_axes(figsize=(2.1 * ncols, 1.9 * nrows + 0.4))
+    ax = show_digits(pictures, np.array(labels, dtype=object), ncols=ncols,
+                     ax=ax, cmap=cmap, label_format="{}")
+    for text in ax.texts:
+        text.set_fontsize(8)
+    ax.set_title(f"{len(wrong)} misclassified of {len(y)}"
+                 + (f" (the first {len(shown)})" if len(shown) < len(wrong) else ""),
+                 pad=16)
     return ax

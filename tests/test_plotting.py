@@ -2,10 +2,12 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils import check_random_state
@@ -13,9 +15,11 @@ from sklearn.utils import check_random_state
 from skmlp import ScratchMLPClassifier
 from skmlp.plotting import (
     pair_accuracy_matrix,
+    plot_first_layer_weights,
     plot_pair_accuracies,
     plot_training_curves,
     show_digits,
+    show_misclassified,
 )
 
 plt = pytest.importorskip("matplotlib.pyplot")
@@ -178,3 +182,110 @@ def test_importing_skmlp_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             text=True, check=True, timeout=120)
     assert result.stdout.strip() == "False"
+
+
+# ------------------------------------------------- plot_first_layer_weights
+
+
+def test_first_layer_weights_one_labelled_tile_per_unit(fitted):
+    ax = plot_first_layer_weights(fitted, image_shape=(8, 8))
+    W = fitted.coefs_[0]
+    mosaic = ax.images[0].get_array()
+    # 8 units in a 3 x 3 grid: tiles of 8 x 8, 2-pixel gaps, 7 above each row.
+    assert mosaic.shape == (3 * 8 + 2 * 7, 3 * 8 + 2 * 2)
+    assert [t.get_text() for t in ax.texts] == [str(j) for j in range(8)]
+    for j in range(8):
+        row, column = divmod(j, 3)
+        tile = mosaic[row * 15:row * 15 + 8, column * 10:column * 10 + 8]
+        np.testing.assert_array_equal(tile, W[:, j].reshape(8, 8))
+    assert mosaic.mask[:, 8:10].all()  # the gaps are blank
+    assert mosaic[30:38, 20:28].mask.all()  # the ninth tile is empty
+
+
+def test_first_layer_weights_share_a_symmetric_scale_with_a_colorbar(fitted):
+    ax = plot_first_layer_weights(fitted, image_shape=(8, 8), n_units=3)
+    vmin, vmax = ax.images[0].get_clim()
+    limit = np.abs(fitted.coefs_[0][:, :3]).max()
+    assert (vmin, vmax) == pytest.approx((-limit, limit))
+    assert len(ax.figure.axes) == 2  # the grid and its colorbar
+    assert ax.figure.axes[1].get_ylabel() == "weight"
+    assert len(ax.texts) == 3
+
+
+def test_first_layer_weights_shows_blank_pixels_as_they_are(fitted):
+    # Pixel 0 of sklearn's digits is 0 in every image: its weights keep the
+    # values they started with, and the tile shows them, unchanged.
+    ax = plot_first_layer_weights(make_pipeline(MinMaxScaler(), fitted),
+                                  image_shape=(8, 8), ncols=8, colorbar=False)
+    mosaic = ax.images[0].get_array()
+    np.testing.assert_array_equal(mosaic[0, 0:80:10], fitted.coefs_[0][0])
+    assert len(ax.figure.axes) == 1
+
+
+def test_first_layer_weights_refuses_a_network_of_other_images(fitted):
+    with pytest.raises(ValueError, match=r"64 inputs, which are no 28 x 28 image"):
+        plot_first_layer_weights(fitted)
+    with pytest.raises(ValueError, match="n_units must be between 1 and 8"):
+        plot_first_layer_weights(fitted, image_shape=(8, 8), n_units=9)
+    with pytest.raises(ValueError, match="fitted ScratchMLPClassifier"):
+        plot_first_layer_weights(ScratchMLPClassifier(), image_shape=(8, 8))
+
+
+def test_first_layer_weights_on_given_axes(fitted):
+    fig, ax = plt.subplots()
+    assert plot_first_layer_weights(fitted, image_shape=(8, 8), ax=ax) is ax
+
+
+# ------------------------------------------------------- show_misclassified
+
+
+@pytest.fixture(scope="module")
+def hesitant():
+    # Too little training to get every image right.
+    X, y = load_digits(n_class=3, return_X_y=True)
+    clf = ScratchMLPClassifier(hidden_layers=(4,), epochs=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X / 16, y)
+    return clf, X / 16, y
+
+
+def test_show_misclassified_shows_each_mistake_with_its_probability(hesitant):
+    clf, X, y = hesitant
+    proba = clf.predict_proba(X)
+    predicted = clf.predict(X)
+    wrong = np.flatnonzero(predicted != y)
+    assert 3 <= len(wrong) < len(y)
+    ax = show_misclassified(clf, X, y, n=3)
+    expected = [f"true {y[i]}, predicted {predicted[i]} ({proba[i].max():.2f})"
+                for i in wrong[:3]]
+    assert [t.get_text() for t in ax.texts] == expected
+    mosaic = ax.images[0].get_array()
+    np.testing.assert_array_equal(mosaic[:, :8], X[wrong[0]].reshape(8, 8))
+    assert ax.get_title() == f"{len(wrong)} misclassified of {len(y)} (the first 3)"
+
+
+def test_show_misclassified_draws_the_images_given(hesitant):
+    clf, X, y = hesitant
+    images = (X * 16).reshape(-1, 8, 8)
+    ax = show_misclassified(clf, X, y, n=1, images=images)
+    wrong = np.flatnonzero(clf.predict(X) != y)
+    np.testing.assert_array_equal(ax.images[0].get_array(), images[wrong[0]])
+
+
+def test_show_misclassified_says_when_there_is_no_mistake(hesitant):
+    clf, X, y = hesitant
+    right = clf.predict(X) == y
+    ax = show_misclassified(clf, X[right], y[right])
+    assert len(ax.images) == 0
+    assert ax.get_title() == f"No misclassified sample among {right.sum()}"
+
+
+def test_show_misclassified_refuses_mismatched_input(hesitant):
+    clf, X, y = hesitant
+    with pytest.raises(ValueError, match="one label per sample"):
+        show_misclassified(clf, X, y[:-1])
+    with pytest.raises(ValueError, match="one image per sample"):
+        show_misclassified(clf, X, y, images=X[:3])
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        show_misclassified(clf, X, y, n=0)
