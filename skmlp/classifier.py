@@ -1,7 +1,6 @@
 """ScratchMLPClassifier: the scikit-learn face of the from-scratch network."""
 
 import copy
-import math
 import warnings
 from numbers import Integral, Real
 
@@ -24,8 +23,21 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from . import _network, persistence
+from . import persistence
 from .exceptions import TrainingInterrupted
+from .nn import fast, reference
+
+# The engines behind the ``engine`` parameter: the same functions on each.
+_ENGINES = {"fast": fast, "reference": reference}
+
+
+def _output(engine, net, coefs, intercepts, X):
+    """The network's output: the fast engine's lean pass of prediction, the
+    reference engine's last layer (it has no other)."""
+    if engine is fast:
+        return fast.feedforward_output(net, coefs, intercepts, X)
+    return engine.feedforward(net, coefs, intercepts, X)[-1]
+
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
@@ -201,6 +213,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         ``verbose=1`` shows a progress bar over the epochs with the current
         cost.
+    engine : {'fast', 'reference'}, default='fast'
+        The implementation that trains and predicts.  'reference' is
+        :mod:`skmlp.nn.reference`, the lecture's formulas written plainly, to
+        read and to step through in a debugger; 'fast' is :mod:`skmlp.nn.fast`,
+        which gives the same numbers within rounding, several times faster.
+        Both share the optimiser's state, so a warm-start ``fit`` or a
+        ``partial_fit`` may switch engines; prediction uses the engine set
+        when it is called.
 
     Attributes
     ----------
@@ -285,6 +305,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "engine": [StrOptions({"fast", "reference"})],
     }
 
     def __init__(
@@ -309,6 +330,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        engine="fast",
     ):
         self.hidden_layers = hidden_layers
         self.activation = activation
@@ -329,6 +351,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.engine = engine
 
     # ------------------------------------------------------------------ fit
 
@@ -423,7 +446,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self.coefs_ = [W.astype(X.dtype, copy=False) for W in self.coefs_]
             self.intercepts_ = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
         if reset or not self._optimizer_state_fits_solver():
-            self._optimizer_state = _network.init_optimizer(
+            self._optimizer_state = reference.init_optimizer(
                 self.solver, self.coefs_ + self.intercepts_
             )
 
@@ -506,8 +529,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         rng = np.random.default_rng(self._seed)
-        self.coefs_, self.intercepts_ = _network.init_params(
-            layer_sizes, self.init, self.activation, rng, dtype
+        self.coefs_, self.intercepts_ = reference.init_params(
+            self._network(layer_sizes), self.init, rng, dtype
         )
         self.n_iter_ = 0
         self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
@@ -525,7 +548,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         training continues from a fresh state of the new one.
         """
         state = getattr(self, "_optimizer_state", None)
-        fresh = _network.init_optimizer(self.solver, [])
+        fresh = reference.init_optimizer(self.solver, [])
         return state is not None and state.keys() == fresh.keys()
 
     def _check_architecture(self, hidden_layers):
@@ -567,11 +590,17 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return split
 
+    def _network(self, layer_sizes=None):
+        """The network's spec as the engines take it (by default the fitted
+        layer sizes)."""
+        if layer_sizes is None:
+            layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
+        return reference.Network(tuple(layer_sizes), self.activation,
+                                 self.out_activation_, self.loss, float(self.alpha))
+
     def _train(self, X, targets, sample_weight, epochs, early_stopping, validation):
-        layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
+        engine, net = _ENGINES[self.engine], self._network()
         batch_size = min(self.batch_size, X.shape[0])
-        workspace = _network.Workspace(layer_sizes, batch_size, X.dtype,
-                                       sparse_input=sparse.issparse(X))
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         best_params = None
         # Continuing (warm_start, partial_fit) a fit made in the other mode.
@@ -592,14 +621,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             last_good = self._snapshot()
             try:
                 with np.errstate(all="ignore"):
-                    cost, change, n_batches = _network.train_epoch(
-                        X, targets, sample_weight, self.coefs_, self.intercepts_,
-                        self._optimizer_state, solver=self.solver,
+                    cost, change, n_batches = engine.train_epoch(
+                        net, self.coefs_, self.intercepts_, self._optimizer_state,
+                        X, targets, sample_weight, solver=self.solver,
                         eta=self._epoch_eta(epoch, epochs),
-                        momentum=self.momentum, alpha=self.alpha,
-                        activation=self.activation, loss=self.loss,
-                        out_activation=self.out_activation_, batch_size=batch_size,
-                        order=order, workspace=workspace,
+                        momentum=self.momentum, batch_size=batch_size, order=order,
                     )
             except KeyboardInterrupt:
                 self._rollback(last_good)
@@ -652,9 +678,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _epoch_eta(self, epoch, epochs):
         """The learning rate of epoch ``epoch`` (from 0) of ``epochs``."""
-        if self.learning_rate == "constant":
-            return self.eta
-        return self.eta * (1 + math.cos(math.pi * epoch / epochs)) / 2
+        return reference.scheduled_eta(self.learning_rate, self.eta, epoch, epochs)
 
     def _snapshot(self):
         params = [p.copy() for p in self.coefs_ + self.intercepts_]
@@ -740,9 +764,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         if self.activation != "relu":
             return None
         with np.errstate(all="ignore"):  # only the zeros count here
-            outputs = _network.feedforward(
-                X, self.coefs_, self.intercepts_, self.activation,
-                self.out_activation_,
+            outputs = _ENGINES[self.engine].feedforward(
+                self._network(), self.coefs_, self.intercepts_, X
             )
         for layer, Y in enumerate(outputs[:-1], start=1):
             if not Y.any():
@@ -756,23 +779,23 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         n = X.shape[0]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
+        engine, net = _ENGINES[self.engine], self._network()
         # Overflow is handled below, row by row: no RuntimeWarnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
-                proba[start:stop] = _network.feedforward_output(
-                    X[start:stop], self.coefs_, self.intercepts_, self.activation,
-                    self.out_activation_,
+                proba[start:stop] = _output(
+                    engine, net, self.coefs_, self.intercepts_, X[start:stop]
                 )
             # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
             # float32 rows get a second try in float64, which has room to spare.
             bad = ~np.isfinite(proba).all(axis=1)
             if bad.any() and dtype != np.float64:
-                proba[bad] = _network.feedforward(
-                    X[bad].astype(np.float64),
+                proba[bad] = engine.feedforward(
+                    net,
                     [W.astype(np.float64) for W in self.coefs_],
                     [b.astype(np.float64) for b in self.intercepts_],
-                    self.activation, self.out_activation_,
+                    X[bad].astype(np.float64),
                 )[-1]
                 bad = ~np.isfinite(proba).all(axis=1)
         if bad.any():
