@@ -99,7 +99,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         The implementation that trains and predicts.  'reference' is
         :mod:`skmlp.nn.reference`, the lecture's formulas written plainly, to
         read and to step through in a debugger; 'fast' is :mod:`skmlp.nn.fast`,
-        which gives the same numbers within rounding, several times faster.
+        which gives the same numbers within rounding, faster.
         Both share the optimiser's state, so a warm-start ``fit`` or a
         ``partial_fit`` may switch engines; prediction uses the engine set
         when it is called.
