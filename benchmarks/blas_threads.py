@@ -4,7 +4,7 @@ Fits ScratchMLPClassifier with the BLAS allowed 1 thread and with its default
 number of threads, alternately (so that a change in the machine's load hits
 both alike), for several data sets and batch sizes, and prints the median fit
 time of each and their ratio.  The decision it informs is
-``skmlp._network.SINGLE_THREAD_GEMM``.
+``skmlp.nn.fast.SINGLE_THREAD_GEMM``.
 
     python benchmarks/blas_threads.py [--repeats 5] [--epochs 2]
 """
@@ -17,9 +17,10 @@ import numpy as np
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
-from skmlp import ScratchMLPClassifier, _network
+from skmlp import ScratchMLPClassifier
 from skmlp._machine import blas_info, load_average, summary
 from skmlp.benchmark import load_digit_pair
+from skmlp.nn import fast
 
 
 def _fit_seconds(X, y, batch_size, epochs, threads):
@@ -41,7 +42,7 @@ def main():
                         help="MNIST sample shipped with skmlp instead of MNIST")
     args = parser.parse_args()
     # Switch skmlp's own policy off: this script measures both choices.
-    _network.SINGLE_THREAD_GEMM = 0
+    fast.SINGLE_THREAD_GEMM = 0
 
     digits, labels = load_digits(return_X_y=True)
     cases = [("load_digits (64 features)", (digits / 16).astype(np.float32), labels)]
@@ -63,7 +64,7 @@ def main():
                     )
             one = statistics.median(times[1])
             many = statistics.median(times[threads])
-            work = _network.largest_gemm(layer_sizes, batch_size)
+            work = fast.largest_gemm(layer_sizes, batch_size)
             print(f"{name:<30} {batch_size:>6} {one:>11.3f} {many:>12.3f} "
                   f"{many / one:>7.2f}  {work:.3g}")
     print(f"load average {load_average()}")

@@ -7,7 +7,7 @@ with the defaults).  The script fits ScratchMLPClassifier for one epoch on the
 CSR matrix and on its dense form, alternately (so that a change in the
 machine's load hits both alike), and prints the median time of each.  It then
 times the first layer's products, alone, in the formulations that scipy
-offers, which is what ``skmlp._network._matmul_into`` chose from.
+offers, which is what ``skmlp.nn.fast._matmul_into`` chose from.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sparse.py [--repeats 5]
         [--hidden 500 250] [--samples 20000] [--columns 10] [--levels 100]

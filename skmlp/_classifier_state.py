@@ -36,6 +36,10 @@ FITTED = (
     "_optimizer_state",
 )
 
+# Parameters that skmlp 0.1.0's first models did not have, with their defaults:
+# a state saved without them loads as if it had been saved with them.
+ADDED_PARAMETERS = {"engine": "fast"}
+
 
 def derived_attributes(n_classes, n_hidden_layers):
     """``n_outputs_``, ``out_activation_`` and ``n_layers_`` of a network.

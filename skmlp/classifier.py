@@ -1,15 +1,9 @@
 """ScratchMLPClassifier: the scikit-learn face of the from-scratch network."""
 
-import copy
-import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
@@ -17,113 +11,13 @@ from sklearn.utils.multiclass import (
     check_classification_targets,
     unique_labels,
 )
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
-from tqdm.auto import tqdm
+from sklearn.utils.validation import check_is_fitted
 
-from . import _classifier_state, _network, _stamp
-from .exceptions import TrainingInterrupted
+from . import _classifier_state, _stamp, _training, _validation
+from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
-
-# Sparse X as scikit-learn's MLPClassifier takes it; other formats are converted
-# to the first by validate_data, and CSC to CSR by _csr: batches are rows.
-_ACCEPT_SPARSE = ["csr", "csc"]
-
-# Remedies added to scikit-learn's validation errors that only say what is wrong.
-_NOT_NUMERIC = (
-    "X must hold numbers: encode text or categorical columns first, e.g. "
-    "with sklearn.preprocessing.OneHotEncoder."
-)
-_INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
-_MISSING_LABEL = "Drop the samples whose label is missing."
-
-
-def _mean_one(sample_weight):
-    """``sample_weight`` scaled to mean 1, or None when all weights are equal.
-
-    Only the ratios of the weights count: the summed cost of a batch keeps the
-    size it has without weights whatever their scale (AdaBoost's sum to 1),
-    and equal weights are the unweighted problem exactly.
-    """
-    if sample_weight is None or np.all(sample_weight == sample_weight[0]):
-        return None
-    mean = sample_weight.mean(dtype=np.float64)
-    return (sample_weight / mean).astype(sample_weight.dtype, copy=False)
-
-
-def _validate(estimator, X, y="no_validation", **kwargs):
-    """``validate_data``, refusing images clearly and saying how to fix ``X``."""
-    ndim = getattr(X, "ndim", None)
-    if ndim is None and isinstance(X, list | tuple):
-        try:
-            ndim = np.ndim(X)
-        except ValueError:  # ragged nested lists: validate_data explains
-            ndim = None
-    if ndim is not None and ndim > 2:
-        # sklearn's own message for this case does not say what to do.
-        raise ValueError(
-            f"X has {ndim} dimensions (shape {np.shape(X)}), but "
-            f"{type(estimator).__name__} expects a 2-D array of shape "
-            "(n_samples, n_features). Flatten images first with "
-            "skmlp.ImageVectorizer, e.g. "
-            "make_pipeline(ImageVectorizer(), ScratchMLPClassifier())."
-        )
-    try:
-        return validate_data(estimator, X, y, **kwargs)
-    except ValueError as exc:
-        remedy = _remedy(X, y)
-        if remedy is None:
-            raise
-        raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
-
-
-def _csr(X):
-    """A sparse ``X`` as CSR (batches and predict chunks are rows), else ``X``."""
-    return X.tocsr() if sparse.issparse(X) else X
-
-
-def _remedy(X, y):
-    """The remedy for a failed validation of ``X``, ``y``, read from the data.
-
-    The conditions are tested on the data, in the order in which
-    ``validate_data`` checks them, never on the wording of its message.
-    """
-    values = X.data if sparse.issparse(X) else _as_array(X)
-    if values is None or (values.ndim != 2 and not sparse.issparse(X)):
-        return None  # ragged, or of a shape whose own message says enough
-    if values.dtype.kind == "c":
-        return None  # complex: scikit-learn's message says it is not supported
-    numbers = _as_float(values)
-    if numbers is None:
-        return _NOT_NUMERIC
-    if np.isinf(numbers).any():
-        return _INFINITE
-    labels = None if isinstance(y, str) else _as_float(_as_array(y))
-    if labels is not None and np.isnan(labels).any():
-        return _MISSING_LABEL
-    return None
-
-
-def _as_array(a):
-    try:
-        return np.asarray(a)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_float(a):
-    """``a`` as float64, or None when its values are no real numbers."""
-    if a is None or a.dtype.kind == "c":
-        return None
-    try:
-        return a.astype(np.float64, copy=False)
-    except (TypeError, ValueError):
-        return None
 
 
 class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -201,6 +95,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         ``verbose=1`` shows a progress bar over the epochs with the current
         cost.
+    engine : {'fast', 'reference'}, default='fast'
+        The implementation that trains and predicts.  'reference' is
+        :mod:`skmlp.nn.reference`, the lecture's formulas written plainly, to
+        read and to step through in a debugger; 'fast' is :mod:`skmlp.nn.fast`,
+        which gives the same numbers within rounding, faster.
+        Both share the optimiser's state, so a warm-start ``fit`` or a
+        ``partial_fit`` may switch engines; prediction uses the engine set
+        when it is called.
 
     Attributes
     ----------
@@ -285,6 +187,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "engine": [StrOptions({"fast", "reference"})],
     }
 
     def __init__(
@@ -309,6 +212,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        engine="fast",
     ):
         self.hidden_layers = hidden_layers
         self.activation = activation
@@ -329,6 +233,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.engine = engine
 
     # ------------------------------------------------------------------ fit
 
@@ -380,121 +285,59 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ScratchMLPClassifier
             The updated estimator.
         """
-        if self.early_stopping:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: it trains on "
-                "the samples it is given, with none to hold out. Set "
-                "early_stopping=False, or call fit."
-            )
-        if classes is not None and len(np.unique(classes)) < 2:
-            raise ValueError(
-                "classes must list every class that y can hold, at least 2; got "
-                f"classes={classes!r}. Pass e.g. classes=np.unique(y_all) on the "
-                "first call."
-            )
+        _validation.check_partial_fit(self.early_stopping, classes)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
-        hidden_layers = self._validated_hidden_layers()
-        X, y = _validate(
+        hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
+        X, y = _validation.validate(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
-            accept_sparse=_ACCEPT_SPARSE,
+            accept_sparse=_validation.ACCEPT_SPARSE,
         )
-        X = _csr(X)
+        X = _validation.as_csr(X)
         check_classification_targets(y)
         if reset and not incremental:
             self.classes_ = unique_labels(y)
         elif not incremental:
-            self._check_warm_start_classes(y)
+            _validation.check_warm_start_classes(self.classes_, y)
         if len(self.classes_) < 2:
             raise ValueError(
                 "ScratchMLPClassifier needs samples of at least 2 classes in y; "
                 f"got only one class: {self.classes_[0]!r}."
             )
-        y_index = self._encode(y)
-        sample_weight = self._validated_sample_weight(sample_weight, X)
+        y_index = _validation.encode(self.classes_, y)
+        sample_weight = _validation.checked_sample_weight(sample_weight, X)
 
         if reset:
             self._initialize(hidden_layers, X.dtype)
         else:
-            self._check_architecture(hidden_layers)
+            _validation.check_architecture(self.coefs_, hidden_layers)
             # float32 data continues in float32, float64 in float64.
             self.coefs_ = [W.astype(X.dtype, copy=False) for W in self.coefs_]
             self.intercepts_ = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
-        if reset or not self._optimizer_state_fits_solver():
-            self._optimizer_state = _network.init_optimizer(
+        if reset or not _training.optimizer_state_fits_solver(self):
+            self._optimizer_state = reference.init_optimizer(
                 self.solver, self.coefs_ + self.intercepts_
             )
 
-        targets = self._targets(y_index, X.dtype)
+        targets = _validation.targets(len(self.classes_), y_index, X.dtype)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
-                self._validation_split(X, targets, y_index, sample_weight)
+                _training.validation_split(self, X, targets, y_index, sample_weight)
             )
-        sample_weight = _mean_one(sample_weight)
+        sample_weight = _validation.mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
         if not hasattr(self, "_epochs_done"):  # saved before it was recorded
             self._epochs_done = self.n_iter_
         if not incremental:
             self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
-        self._train(X, targets, sample_weight, epochs, early_stopping,
-                    (X_val, y_val, sw_val) if early_stopping else None)
+        _training.train(self, X, targets, sample_weight, epochs, early_stopping,
+                        (X_val, y_val, sw_val) if early_stopping else None)
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
-
-    def _check_warm_start_classes(self, y):
-        classes = unique_labels(y)
-        if set(classes) != set(self.classes_):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in "
-                f"the previous call to fit. Previously got {self.classes_}, `y` "
-                f"has {classes}. Set warm_start=False to train a new network on "
-                "these classes."
-            )
-
-    def _validated_hidden_layers(self):
-        layers = np.atleast_1d(np.asarray(self.hidden_layers, dtype=object))
-        bad = [
-            h for h in layers.ravel()
-            if isinstance(h, bool | np.bool_) or not isinstance(h, Integral) or h < 1
-        ]
-        if layers.size == 0 or layers.ndim > 1 or bad:
-            raise ValueError(
-                "hidden_layers must be a non-empty tuple of positive integers, "
-                f"such as (500, 250); got {self.hidden_layers!r}."
-            )
-        return tuple(int(h) for h in layers.ravel())
-
-    def _validated_sample_weight(self, sample_weight, X):
-        if sample_weight is None:
-            return None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        # Unit weights are the unweighted problem exactly; skip the extra work.
-        return None if np.all(sample_weight == 1) else sample_weight
-
-    def _encode(self, y):
-        index = np.searchsorted(self.classes_, y)
-        index = np.minimum(index, len(self.classes_) - 1)
-        unknown = self.classes_[index] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains labels not seen before: {np.unique(y[unknown])!r}; "
-                f"the classes are {self.classes_!r}. Pass every class to the "
-                "first partial_fit call with classes=..."
-            )
-        return index
-
-    def _targets(self, y_index, dtype):
-        if len(self.classes_) == 2:
-            return y_index.astype(dtype).reshape(-1, 1)
-        targets = np.zeros((len(y_index), len(self.classes_)), dtype=dtype)
-        targets[np.arange(len(y_index)), y_index] = 1
-        return targets
 
     def _initialize(self, hidden_layers, dtype):
         # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
@@ -508,8 +351,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         rng = np.random.default_rng(self._seed)
-        self.coefs_, self.intercepts_ = _network.init_params(
-            layer_sizes, self.init, self.activation, rng, dtype
+        self.coefs_, self.intercepts_ = reference.init_params(
+            self._network(layer_sizes), self.init, rng, dtype
         )
         self.n_iter_ = 0
         self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
@@ -520,261 +363,41 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
-    def _optimizer_state_fits_solver(self):
-        """Whether the stored optimiser state is one of ``self.solver``.
-
-        After ``set_params(solver=...)`` it belongs to the other solver, and
-        training continues from a fresh state of the new one.
-        """
-        state = getattr(self, "_optimizer_state", None)
-        fresh = _network.init_optimizer(self.solver, [])
-        return state is not None and state.keys() == fresh.keys()
-
-    def _check_architecture(self, hidden_layers):
-        fitted = tuple(W.shape[1] for W in self.coefs_[:-1])
-        if fitted != hidden_layers:
-            raise ValueError(
-                f"hidden_layers={hidden_layers} differs from the fitted network's "
-                f"{fitted}; set warm_start=False to train a new network."
-            )
-
-    def _validation_split(self, X, targets, y_index, sample_weight):
-        arrays = [X, targets, y_index]
-        if sample_weight is not None:
-            arrays.append(sample_weight)
-        advice = (
-            f"early_stopping=True holds out validation_fraction="
-            f"{self.validation_fraction} of the samples, stratified by class"
-        )
-        try:
-            split = train_test_split(
-                *arrays,
-                test_size=self.validation_fraction,
-                stratify=y_index,
-                random_state=self._seed,
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"{advice}, which these data do not allow: {str(exc).rstrip('.')}. "
-                "Use more samples per class, another validation_fraction or "
-                "early_stopping=False."
-            ) from exc
-        if sample_weight is None:
-            split += [None, None]
-        elif not (split[-2].sum() > 0 and split[-1].sum() > 0):
-            raise ValueError(
-                f"{advice}; the sample_weight of the training or of the "
-                "validation part sums to 0. Use fewer zero weights, another "
-                "validation_fraction or early_stopping=False."
-            )
-        return split
-
-    def _train(self, X, targets, sample_weight, epochs, early_stopping, validation):
-        layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
-        batch_size = min(self.batch_size, X.shape[0])
-        workspace = _network.Workspace(layer_sizes, batch_size, X.dtype,
-                                       sparse_input=sparse.issparse(X))
-        total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
-        best_params = None
-        # Continuing (warm_start, partial_fit) a fit made in the other mode.
-        if early_stopping and self.validation_scores_ is None:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        if not early_stopping and self.best_loss_ is None:
-            self.best_loss_ = np.inf
-        # Counted by hand, so a stop counts the epoch it ended with.
-        progress = tqdm(
-            total=epochs, desc="Training", unit="epoch", disable=not self.verbose
-        )
-        for epoch in range(epochs):
-            order = None
-            if self.shuffle:
-                rng = np.random.default_rng([self._seed, self._epochs_done])
-                order = rng.permutation(X.shape[0])
-            # Weights and optimiser state, so that a later fit resumes exactly.
-            last_good = self._snapshot()
-            try:
-                with np.errstate(all="ignore"):
-                    cost, change, n_batches = _network.train_epoch(
-                        X, targets, sample_weight, self.coefs_, self.intercepts_,
-                        self._optimizer_state, solver=self.solver,
-                        eta=self._epoch_eta(epoch, epochs),
-                        momentum=self.momentum, alpha=self.alpha,
-                        activation=self.activation, loss=self.loss,
-                        out_activation=self.out_activation_, batch_size=batch_size,
-                        order=order, workspace=workspace,
-                    )
-            except KeyboardInterrupt:
-                self._rollback(last_good)
-                warnings.warn(
-                    f"Training interrupted after {self.n_iter_} completed epoch(s); "
-                    "the model keeps the weights of the last completed epoch.",
-                    TrainingInterrupted,
-                    stacklevel=4,
-                )
-                break
-            if not np.isfinite(cost) or not all(
-                np.isfinite(p).all() for p in self.coefs_ + self.intercepts_
-            ):
-                self._rollback(last_good)
-                raise ValueError(
-                    f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the "
-                    f"weights became infinite or NaN with eta={self.eta}. Use a "
-                    "smaller eta (the cost is a sum over the batch, so a larger "
-                    "batch_size needs a smaller eta), or solver='adam'; and scale "
-                    "the features (e.g. with StandardScaler or ImageVectorizer)."
-                )
-            self.n_iter_ += 1
-            self._epochs_done += 1
-            self.loss_curve_.append(cost / total_weight)
-            self.weight_change_curve_.append(change / (n_batches * len(self.coefs_)))
-            progress.set_postfix(cost=f"{self.loss_curve_[-1]:.4g}", refresh=False)
-            progress.update()
-
-            if early_stopping:
-                X_val, y_val, sw_val = validation
-                score = self._accuracy(X_val, y_val, sw_val)
-                self.validation_scores_.append(score)
-                improved = score >= self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = [p.copy() for p in self.coefs_ + self.intercepts_]
-            else:
-                improved = self.loss_curve_[-1] <= self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-            self._no_improvement_count = (
-                0 if improved else self._no_improvement_count + 1
-            )
-            if self._no_improvement_count > self.n_iter_no_change:
-                break
-        progress.close()
-        if early_stopping:
-            self.best_loss_ = None
-            if best_params is not None:
-                self._restore(best_params)
-
-    def _epoch_eta(self, epoch, epochs):
-        """The learning rate of epoch ``epoch`` (from 0) of ``epochs``."""
-        if self.learning_rate == "constant":
-            return self.eta
-        return self.eta * (1 + math.cos(math.pi * epoch / epochs)) / 2
-
-    def _snapshot(self):
-        params = [p.copy() for p in self.coefs_ + self.intercepts_]
-        return params, copy.deepcopy(self._optimizer_state)
-
-    def _rollback(self, snapshot):
-        params, self._optimizer_state = snapshot
-        self._restore(params)
-
-    def _restore(self, params):
-        for dst, src in zip(self.coefs_ + self.intercepts_, params):
-            dst[...] = src
-
-    def _accuracy(self, X, y_index, sample_weight):
-        correct = self._predict_index(X) == y_index
-        return float(np.average(correct, weights=sample_weight))
+    def _network(self, layer_sizes=None):
+        """The network's spec as the engines take it (by default the fitted
+        layer sizes)."""
+        if layer_sizes is None:
+            layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
+        return reference.Network(tuple(layer_sizes), self.activation,
+                                 self.out_activation_, self.loss, float(self.alpha))
 
     def _warn_if_collapsed(self, X, y_index):
-        """Warn when the network predicts one class for all of several.
-
-        The warning names the likely cause, as measured on the network:
-        saturated output units (sigmoid near 0 or 1, softmax near one-hot),
-        under which the squared-error gradient vanishes -- the notebook's
-        55.99 %; a hidden layer whose ReLU units all output 0, through which
-        no gradient passes; otherwise, a network that has not learned yet.
-
-        The check looks at the first 2000 samples and the first of each
-        class; it first runs only a few of them, the first 64 and the first
-        of each class: a network that predicts two classes there has not
-        collapsed, and most fits end here.
-        """
-        _, first_of_class = np.unique(y_index, return_index=True)
-        probe = np.union1d(np.arange(min(len(y_index), 64)), first_of_class)
-        if len(np.unique(self._index_of(self._forward(X[probe])))) > 1:
-            return
-        rows = np.union1d(np.arange(min(len(y_index), 2000)), first_of_class)
-        X = X[rows]
-        proba = self._forward(X)
-        predicted = np.unique(self._index_of(proba))
-        if len(predicted) > 1:
-            return
-        top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)
-        saturated = np.mean(top > 1 - 1e-6) > 0.9
-        dead = self._dead_hidden_layer(X)
-        batch_note = (
-            f"eta={self.eta} is too large (the cost is a sum over the batch, "
-            "so a larger batch_size needs a smaller eta)"
-        )
-        if dead is not None:
-            cause = (
-                f"every unit of hidden layer {dead} outputs 0 (ReLU) for every "
-                "sample, so no gradient reaches the layers below it: a step was "
-                f"too large. This usually means {batch_note}; try a smaller eta "
-                "or solver='adam'."
-            )
-        elif saturated:
-            vanished = (
-                ", so the gradient vanished" if self.loss == "squared_error" else ""
-            )
-            cause = (
-                f"its output units are saturated{vanished}. This usually means "
-                f"{batch_note} or init='uniform' or unscaled features saturated "
-                "the network; try a smaller eta, init='auto' or solver='adam', "
-                "and scale the features (e.g. with StandardScaler or "
-                "ImageVectorizer)."
-            )
-        else:
-            cause = (
-                "its outputs are not saturated and its units are alive: it has "
-                f"not learned yet. Train for more epochs than {self.n_iter_} or "
-                f"try another eta than {self.eta}."
-            )
-        warnings.warn(
-            "ScratchMLPClassifier collapsed to predicting the single class "
-            f"{self.classes_[predicted[0]]} for every training sample: {cause}",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-
-    def _dead_hidden_layer(self, X):
-        """The number (from 1) of a ReLU hidden layer that outputs 0 for every
-        row of ``X``, or None."""
-        if self.activation != "relu":
-            return None
-        with np.errstate(all="ignore"):  # only the zeros count here
-            outputs = _network.feedforward(
-                X, self.coefs_, self.intercepts_, self.activation,
-                self.out_activation_,
-            )
-        for layer, Y in enumerate(outputs[:-1], start=1):
-            if not Y.any():
-                return layer
-        return None
-
-    # -------------------------------------------------------------- predict
+        """Warn when the network predicts one class for all of several, naming
+        the cause measured on it (see ``_training.warn_if_collapsed``)."""
+        _training.warn_if_collapsed(self, X, y_index)
 
     def _forward(self, X):
         """Output probabilities of the network, computed in chunks of rows."""
         n = X.shape[0]
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
+        engine, net = _training.ENGINES[self.engine], self._network()
         # Overflow is handled below, row by row: no RuntimeWarnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
-                proba[start:stop] = _network.feedforward_output(
-                    X[start:stop], self.coefs_, self.intercepts_, self.activation,
-                    self.out_activation_,
+                proba[start:stop] = _training.network_output(
+                    engine, net, self.coefs_, self.intercepts_, X[start:stop]
                 )
             # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
             # float32 rows get a second try in float64, which has room to spare.
             bad = ~np.isfinite(proba).all(axis=1)
             if bad.any() and dtype != np.float64:
-                proba[bad] = _network.feedforward(
-                    X[bad].astype(np.float64),
+                proba[bad] = engine.feedforward(
+                    net,
                     [W.astype(np.float64) for W in self.coefs_],
                     [b.astype(np.float64) for b in self.intercepts_],
-                    self.activation, self.out_activation_,
+                    X[bad].astype(np.float64),
                 )[-1]
                 bad = ~np.isfinite(proba).all(axis=1)
         if bad.any():
@@ -790,8 +413,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _validated_X(self, X):
         check_is_fitted(self)
-        return _csr(_validate(self, X, reset=False, dtype=(np.float64, np.float32),
-                              accept_sparse=_ACCEPT_SPARSE))
+        X = _validation.validate(self, X, reset=False, dtype=(np.float64, np.float32),
+                                 accept_sparse=_validation.ACCEPT_SPARSE)
+        return _validation.as_csr(X)
 
     def _predict_index(self, X):
         return self._index_of(self._forward(X))
@@ -864,6 +488,9 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         state, saved_version = _stamp.read_stamped_state(
             type(self).__name__, state
         )
+        # Parameters added after a model was saved take their defaults.
+        for name, default in _classifier_state.ADDED_PARAMETERS.items():
+            state.setdefault(name, default)
         _classifier_state.check_state(type(self), state, saved_version)
         super().__setstate__(state)
 

@@ -22,7 +22,7 @@ from scipy import sparse
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .classifier import _mean_one
+from . import _validation
 from .nn import reference
 
 __all__ = ["GradientCheck", "ParameterCheck", "check_gradients"]
@@ -213,10 +213,11 @@ def check_gradients(estimator, X, y, *, sample_weight=None, n_weights=5,
                          dtype=np.float64)
     X = X.toarray() if sparse.issparse(X) else X
     X = np.array(X, dtype=np.float64)  # our own copy, whatever was passed
-    T = clf._targets(clf._encode(y), np.float64)
+    T = _validation.targets(len(clf.classes_), _validation.encode(clf.classes_, y),
+                            np.float64)
     if sample_weight is not None:
-        sample_weight = clf._validated_sample_weight(sample_weight, X)
-        sample_weight = _mean_one(sample_weight)
+        sample_weight = _validation.checked_sample_weight(sample_weight, X)
+        sample_weight = _validation.mean_one(sample_weight)
     if not (isinstance(n_weights, int | np.integer) and n_weights >= 1):
         raise ValueError(f"n_weights must be a positive integer; got {n_weights!r}.")
     if not (epsilon > 0 and math.isfinite(epsilon)):
@@ -224,11 +225,7 @@ def check_gradients(estimator, X, y, *, sample_weight=None, n_weights=5,
 
     coefs = [np.array(W, dtype=np.float64) for W in clf.coefs_]
     intercepts = [np.array(b, dtype=np.float64) for b in clf.intercepts_]
-    net = reference.Network(
-        layer_sizes=(coefs[0].shape[0], *(W.shape[1] for W in coefs)),
-        activation=clf.activation, out_activation=clf.out_activation_,
-        loss=clf.loss, alpha=float(clf.alpha),
-    )
+    net = clf._network()
     cost, coef_grads, intercept_grads = reference.backprop(
         net, coefs, intercepts, X, T, sample_weight)
     floor = _FLOOR_ROUNDINGS * np.finfo(np.float64).eps * max(abs(cost), 1.0) / epsilon

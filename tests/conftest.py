@@ -112,10 +112,10 @@ def run_cli(capsys):
 def interrupt_epoch(monkeypatch):
     """``interrupt_epoch(n)`` makes the n-th epoch of training (1-based) raise
     KeyboardInterrupt, as Ctrl-C would."""
-    import skmlp._network
+    import skmlp.nn.fast
 
     def arm(n):
-        train_epoch = skmlp._network.train_epoch
+        train_epoch = skmlp.nn.fast.train_epoch
         calls = []
 
         def interrupted(*args, **kwargs):
@@ -124,7 +124,7 @@ def interrupt_epoch(monkeypatch):
                 raise KeyboardInterrupt
             return train_epoch(*args, **kwargs)
 
-        monkeypatch.setattr(skmlp._network, "train_epoch", interrupted)
+        monkeypatch.setattr(skmlp.nn.fast, "train_epoch", interrupted)
 
     return arm
 

@@ -154,15 +154,15 @@ def test_partial_fit_runs_one_epoch_each_call(digits_pair):
 
 
 def _etas_of_each_epoch(monkeypatch):
-    from skmlp import _network
+    from skmlp.nn import fast
 
-    etas, real = [], _network.train_epoch
+    etas, real = [], fast.train_epoch
 
     def spy(*args, **kwargs):
         etas.append(kwargs["eta"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_network, "train_epoch", spy)
+    monkeypatch.setattr(fast, "train_epoch", spy)
     return etas
 
 
@@ -363,16 +363,16 @@ def test_adaboost_with_an_sgd_base_learner_learns():
 
 
 def test_n_iter_counts_the_epochs_of_the_last_fit(digits_pair, monkeypatch):
-    from skmlp import _network
+    from skmlp.nn import fast
 
     X_train, _, y_train, _ = digits_pair
-    orders, real = [], _network.train_epoch
+    orders, real = [], fast.train_epoch
 
     def spy(*args, **kwargs):
         orders.append(kwargs["order"].copy())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_network, "train_epoch", spy)
+    monkeypatch.setattr(fast, "train_epoch", spy)
     params = dict(SMALL, epochs=3, tol=0.0, n_iter_no_change=100, warm_start=True)
     clf = ScratchMLPClassifier(**params).fit(X_train, y_train)
     clf.fit(X_train, y_train)

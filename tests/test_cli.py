@@ -15,8 +15,8 @@ import warnings
 import pytest
 
 import skmlp
-import skmlp._network
 import skmlp.cli._data
+import skmlp.nn.fast
 from skmlp.cli import EXIT_INTERRUPTED, build_parser
 
 
@@ -146,14 +146,14 @@ def test_ctrl_c_while_loading(run_cli, tmp_path, monkeypatch):
 def test_a_warning_that_mentions_an_interruption_is_not_one(run_cli, tmp_path,
                                                            monkeypatch, command):
     # Only TrainingInterrupted, the classifier's own warning, means Ctrl-C.
-    train_epoch = skmlp._network.train_epoch
+    train_epoch = skmlp.nn.fast.train_epoch
 
     def warns(*args, **kwargs):
         warnings.warn("the data stream was interrupted and resumed", UserWarning,
                       stacklevel=1)
         return train_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(skmlp._network, "train_epoch", warns)
+    monkeypatch.setattr(skmlp.nn.fast, "train_epoch", warns)
     argv = ["--pairs", "1-5"] if command == "pairs" else []
     status, _, stderr = run_cli(command, "--sample", *argv, "--hidden", "8",
                                 "--epochs", "2", "--out", tmp_path)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import skmlp
-import skmlp._network
+import skmlp.nn.fast
 from skmlp._machine import blas_info
 from skmlp.cli import EXIT_INTERRUPTED
 
@@ -77,7 +77,7 @@ def test_bench_json_into_a_missing_folder_fails_before_timing(run_cli, tmp_path,
     def no_training(*args, **kwargs):
         raise AssertionError("benchmarked although the results cannot be written")
 
-    monkeypatch.setattr(skmlp._network, "train_epoch", no_training)
+    monkeypatch.setattr(skmlp.nn.fast, "train_epoch", no_training)
     status, _, stderr = run_cli("bench", *TINY, "--json",
                                 tmp_path / "missing" / "bench.json")
     assert status == 2 and stderr.count("\n") == 1

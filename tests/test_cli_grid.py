@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import skmlp._network
+import skmlp.nn.fast
 from skmlp.cli import EXIT_INTERRUPTED
 
 
@@ -68,7 +68,7 @@ def test_ctrl_c_stops_the_whole_grid(run_cli, tmp_path, monkeypatch):
     # A real SIGINT: the classifier alone would keep its last epoch and the
     # search would go on with the next fit.
     handler_before = signal.getsignal(signal.SIGINT)
-    train_epoch = skmlp._network.train_epoch
+    train_epoch = skmlp.nn.fast.train_epoch
     calls = []
 
     def sigint(*args, **kwargs):
@@ -77,7 +77,7 @@ def test_ctrl_c_stops_the_whole_grid(run_cli, tmp_path, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
         return train_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(skmlp._network, "train_epoch", sigint)
+    monkeypatch.setattr(skmlp.nn.fast, "train_epoch", sigint)
     status, _, stderr = run_cli("grid", "--sample", "--eta", "0.01", "0.001",
                                 "--hidden", "8", "--epochs", "2", "--cv", "2",
                                 "--out", tmp_path)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import skmlp
-import skmlp._network
+import skmlp.nn.fast
 from skmlp import ScratchMLPClassifier, load_mnist_sample
 from skmlp.cli import EXIT_INTERRUPTED
 from skmlp.persistence import load
@@ -117,7 +117,7 @@ def test_save_into_a_missing_folder_fails_before_training(run_cli, tmp_path,
     def no_training(*args, **kwargs):
         raise AssertionError("trained although the model cannot be saved")
 
-    monkeypatch.setattr(skmlp._network, "train_epoch", no_training)
+    monkeypatch.setattr(skmlp.nn.fast, "train_epoch", no_training)
     status, _, stderr = run_cli("train", "--sample", *TINY, "--out", tmp_path,
                                 "--save", tmp_path / "missing" / "model.joblib")
     assert status == 2 and stderr.count("\n") == 1

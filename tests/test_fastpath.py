@@ -15,16 +15,22 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from skmlp import ScratchMLPClassifier, _network, classifier
-from skmlp._activations import DERIVATIVES
-from skmlp.nn import reference
+from skmlp import ScratchMLPClassifier, classifier
+from skmlp.nn import fast, reference
+from skmlp.nn.activations import DERIVATIVES
 
 # --------------------------------------------------------------------------
 # The oracle: an epoch of the reference engine, fresh arrays at every step.
 
 
+def _net(X, coefs, alpha=0.0):
+    """The spec of a ReLU network with one sigmoid output, squared error."""
+    return reference.Network((X.shape[1], *(W.shape[1] for W in coefs)),
+                             alpha=alpha)
+
+
 def _reference_epoch(X, T, coefs, intercepts, order, batch_size, eta, momentum):
-    net = reference.Network((X.shape[1], *(W.shape[1] for W in coefs)))
+    net = _net(X, coefs)
     state = reference.init_optimizer("sgd", coefs + intercepts)
     cost, change, _ = reference.train_epoch(
         net, coefs, intercepts, state, X, T, None, solver="sgd", eta=eta,
@@ -36,7 +42,7 @@ def _problem(dtype, n=230, sizes=(30, 16, 8, 1), seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, sizes[0])).astype(dtype)
     T = (X[:, :1] + X[:, 1:2] > 0).astype(dtype)
-    coefs, intercepts = _network.init_params(list(sizes), "auto", "relu", rng, dtype)
+    coefs, intercepts = fast.init_params(reference.Network(sizes), "auto", rng, dtype)
     intercepts = [rng.normal(0, 0.1, b.shape).astype(dtype) for b in intercepts]
     return X, T, coefs, intercepts, rng.permutation(n)
 
@@ -51,13 +57,10 @@ def test_epoch_equals_the_reference_engine(dtype, momentum):
         X, T, ref_W, ref_b, order, batch_size, eta, momentum
     )
 
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    state = _network.init_optimizer("sgd", coefs + intercepts)
-    cost, change, n_batches = _network.train_epoch(
-        X, T, None, coefs, intercepts, state, solver="sgd", eta=eta,
-        momentum=momentum, alpha=0.0, activation="relu", loss="squared_error",
-        out_activation="sigmoid", batch_size=batch_size, order=order,
-        workspace=_network.Workspace(sizes, batch_size, dtype),
+    state = fast.init_optimizer("sgd", coefs + intercepts)
+    cost, change, n_batches = fast.train_epoch(
+        _net(X, coefs), coefs, intercepts, state, X, T, None, solver="sgd",
+        eta=eta, momentum=momentum, batch_size=batch_size, order=order,
     )
     assert n_batches == 4
     # The same operations but for where -eta enters (the fast engine scales
@@ -84,22 +87,20 @@ def test_blank_input_columns_are_left_out_exactly(monkeypatch, dtype):
                                      eta, momentum)
 
     skipped = []
-    real = _network._column_mask
+    real = fast._column_mask
 
     def spy(Xb):
         active = real(Xb)
         skipped.append(0 if active is None else np.count_nonzero(~active))
         return active
 
-    monkeypatch.setattr(_network, "_column_mask", spy)
+    monkeypatch.setattr(fast, "_column_mask", spy)
     first_layer = coefs[0].copy()
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    cost, _, _ = _network.train_epoch(
-        X, T, None, coefs, intercepts,
-        _network.init_optimizer("sgd", coefs + intercepts), solver="sgd", eta=eta,
-        momentum=momentum, alpha=0.0, activation="relu", loss="squared_error",
-        out_activation="sigmoid", batch_size=batch_size, order=order,
-        workspace=_network.Workspace(sizes, batch_size, dtype),
+    cost, _, _ = fast.train_epoch(
+        _net(X, coefs), coefs, intercepts,
+        fast.init_optimizer("sgd", coefs + intercepts), X, T, None, solver="sgd",
+        eta=eta, momentum=momentum, batch_size=batch_size, order=order,
+        workspace=fast.Workspace(_net(X, coefs).layer_sizes, batch_size, dtype),
     )
     assert len(skipped) == 4 and min(skipped) >= X.shape[1] // 3
     # The blank columns' weights are untouched, bit for bit.
@@ -117,13 +118,10 @@ def test_blank_columns_still_decay_under_an_l2_penalty():
     X, T, coefs, intercepts, order = _problem(np.float64)
     X[:, ::3] = 0
     before = coefs[0].copy()
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    _network.train_epoch(
-        X, T, None, coefs, intercepts,
-        _network.init_optimizer("sgd", coefs + intercepts), solver="sgd", eta=0.01,
-        momentum=0.0, alpha=0.5, activation="relu", loss="squared_error",
-        out_activation="sigmoid", batch_size=64, order=order,
-        workspace=_network.Workspace(sizes, 64, np.float64),
+    fast.train_epoch(
+        _net(X, coefs, alpha=0.5), coefs, intercepts,
+        fast.init_optimizer("sgd", coefs + intercepts), X, T, None, solver="sgd",
+        eta=0.01, momentum=0.0, batch_size=64, order=order,
     )
     # Four steps of W <- W - eta * alpha * W on the blank rows.
     np.testing.assert_allclose(coefs[0][::3], before[::3] * (1 - 0.01 * 0.5) ** 4,
@@ -151,13 +149,13 @@ def test_single_output_delta_product_is_exact(dtype):
     delta = rng.normal(size=(70, 1)).astype(dtype)
     W = rng.normal(size=(30, 1)).astype(dtype)
     out = np.empty((70, 30), dtype)
-    got = _network._times_transpose(delta, W, out)
+    got = fast._times_transpose(delta, W, out)
     assert got is out
     np.testing.assert_array_equal(got, delta @ W.T)
     # More output units: the matrix product itself.
     delta3, W3 = rng.normal(size=(70, 3)), rng.normal(size=(30, 3))
     np.testing.assert_array_equal(
-        _network._times_transpose(delta3, W3, np.empty((70, 30))), delta3 @ W3.T
+        fast._times_transpose(delta3, W3, np.empty((70, 30))), delta3 @ W3.T
     )
 
 
@@ -168,12 +166,9 @@ def test_unshuffled_and_shuffled_batches_agree():
     results = []
     for order in (None, np.arange(len(X))):
         W, b = [c.copy() for c in coefs], [c.copy() for c in intercepts]
-        sizes = [X.shape[1], *(c.shape[1] for c in W)]
-        _network.train_epoch(
-            X, T, None, W, b, _network.init_optimizer("sgd", W + b), solver="sgd",
-            eta=0.01, momentum=0.5, alpha=0.0, activation="relu",
-            loss="squared_error", out_activation="sigmoid", batch_size=50,
-            order=order, workspace=_network.Workspace(sizes, 50, np.float64),
+        fast.train_epoch(
+            _net(X, W), W, b, fast.init_optimizer("sgd", W + b), X, T, None,
+            solver="sgd", eta=0.01, momentum=0.5, batch_size=50, order=order,
         )
         results.append(W + b)
     for a, b in zip(*results, strict=True):
@@ -181,11 +176,10 @@ def test_unshuffled_and_shuffled_batches_agree():
 
 
 def _gradients(X, T, sw, coefs, intercepts):
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    ws = _network.Workspace(sizes, len(X), X.dtype)
-    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
-    cost = _network.backprop(X, T, sw, coefs, outputs, ws, "relu", "squared_error",
-                             "sigmoid", 0.1)
+    net = _net(X, coefs, alpha=0.1)
+    ws = fast.Workspace(net.layer_sizes, len(X), X.dtype)
+    outputs = fast.feedforward(net, coefs, intercepts, X)
+    cost = fast.backprop(net, coefs, outputs, X, T, sw, ws)
     return cost, [g.copy() for g in ws.coef_grads + ws.intercept_grads]
 
 
@@ -201,17 +195,17 @@ def test_rows_without_error_are_skipped_exactly(monkeypatch, dtype, zero_rows):
         coefs[-1][: coefs[-1].shape[0] // 2] *= -40
     else:
         sw = np.where(np.arange(len(X)) % 3 == 0, 1.5, 0.0).astype(dtype)
-    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
-    delta = _network.OUTPUT_DELTAS["squared_error", "sigmoid"](
+    outputs = fast.feedforward(_net(X, coefs), coefs, intercepts, X)
+    delta = fast.OUTPUT_DELTAS["squared_error", "sigmoid"](
         T, outputs[-1], np.empty_like(T))
     if sw is not None:
         delta *= sw[:, None]
-    kept = _network._rows_with_error(delta)
+    kept = fast._rows_with_error(delta)
     assert kept is not None and 0 < len(kept) < 0.8 * len(X), "nothing to skip"
 
     cost, skipped = _gradients(X, T, sw, coefs, intercepts)
-    monkeypatch.setattr(_network, "_SPARSE_ROWS", -1.0)  # keep every row
-    assert _network._rows_with_error(delta) is None
+    monkeypatch.setattr(fast, "_SPARSE_ROWS", -1.0)  # keep every row
+    assert fast._rows_with_error(delta) is None
     full_cost, full = _gradients(X, T, sw, coefs, intercepts)
     assert cost == full_cost
     # The same sums without their zero terms: equal but for the order of
@@ -245,39 +239,36 @@ def _blas_threads():
 
 def test_small_batches_train_on_one_blas_thread(monkeypatch):
     sizes = [784, 500, 250, 1]
-    assert _network.largest_gemm(sizes, 64) == 64 * 784 * 500
-    assert _network.largest_gemm(sizes, 64, np.float64) == 2 * 64 * 784 * 500
-    threshold = _network.SINGLE_THREAD_GEMM
+    assert fast.largest_gemm(sizes, 64) == 64 * 784 * 500
+    assert fast.largest_gemm(sizes, 64, np.float64) == 2 * 64 * 784 * 500
+    threshold = fast.SINGLE_THREAD_GEMM
     small, large = threshold // (784 * 500), threshold // (784 * 500) + 1
-    assert _network.largest_gemm(sizes, small) < threshold
-    assert _network.largest_gemm(sizes, large) >= threshold
+    assert fast.largest_gemm(sizes, small) < threshold
+    assert fast.largest_gemm(sizes, large) >= threshold
     before = _blas_threads()
-    with _network.blas_thread_limit(sizes, small):
+    with fast.blas_thread_limit(sizes, small):
         assert set(_blas_threads()) == {1}
     assert _blas_threads() == before
-    with _network.blas_thread_limit(sizes, large):
+    with fast.blas_thread_limit(sizes, large):
         assert _blas_threads() == before
     # float64 products take twice as long: threads pay from half the batch.
-    with _network.blas_thread_limit(sizes, large // 2 + 1, np.float64):
+    with fast.blas_thread_limit(sizes, large // 2 + 1, np.float64):
         assert _blas_threads() == before
 
     # And the limit is in force while train_epoch runs its batches.
     seen = []
-    real_feedforward = _network.feedforward
+    real_feedforward = fast.feedforward
 
     def spy(*args, **kwargs):
         seen.append(set(_blas_threads()))
         return real_feedforward(*args, **kwargs)
 
-    monkeypatch.setattr(_network, "feedforward", spy)
+    monkeypatch.setattr(fast, "feedforward", spy)
     X, T, coefs, intercepts, order = _problem(np.float64)
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    _network.train_epoch(
-        X, T, None, coefs, intercepts,
-        _network.init_optimizer("sgd", coefs + intercepts),
-        solver="sgd", eta=0.01, momentum=0.0, alpha=0.0, activation="relu",
-        loss="squared_error", out_activation="sigmoid", batch_size=64, order=order,
-        workspace=_network.Workspace(sizes, 64, np.float64),
+    fast.train_epoch(
+        _net(X, coefs), coefs, intercepts,
+        fast.init_optimizer("sgd", coefs + intercepts), X, T, None,
+        solver="sgd", eta=0.01, momentum=0.0, batch_size=64, order=order,
     )
     assert seen and all(threads == {1} for threads in seen)
 
@@ -291,7 +282,7 @@ def test_thread_limit_changes_the_result_by_rounding_only():
     X = rng.normal(size=(1000, 500)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
     # Large enough for the BLAS's own threads (when it has several).
-    assert _network.largest_gemm([500, 400, 1], 500) >= _network.SINGLE_THREAD_GEMM
+    assert fast.largest_gemm([500, 400, 1], 500) >= fast.SINGLE_THREAD_GEMM
     fits = []
     for threads in (1, None):
         with threadpool_limits(threads):
@@ -322,8 +313,8 @@ def test_chunked_prediction_equals_one_piece(monkeypatch, dtype):
     chunked_proba, chunked = clf.predict_proba(X), clf.predict(X)
     np.testing.assert_array_equal(chunked, whole)
     assert len(np.unique(whole)) == 2
-    assert _network._active_columns(X[:37]) is not None
-    assert _network._active_columns(X) is None
+    assert fast._active_columns(X[:37]) is not None
+    assert fast._active_columns(X) is None
     # A row's products do not depend on its neighbours; leaving blank columns
     # out changes the order of summation: equal but for rounding.
     np.testing.assert_allclose(chunked_proba, whole_proba, rtol=0,
@@ -334,9 +325,10 @@ def test_chunked_prediction_equals_one_piece(monkeypatch, dtype):
 def test_prediction_pass_leaves_blank_columns_out(dtype):
     X, _, coefs, intercepts, _ = _problem(dtype)
     X[:, ::2] = 0
-    assert len(_network._active_columns(X)) == X.shape[1] // 2
-    got = _network.feedforward_output(X, coefs, intercepts, "relu", "sigmoid")
-    want = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")[-1]
+    assert len(fast._active_columns(X)) == X.shape[1] // 2
+    net = _net(X, coefs)
+    got = fast.feedforward_output(net, coefs, intercepts, X)
+    want = fast.feedforward(net, coefs, intercepts, X)[-1]
     assert got.shape == want.shape and got.dtype == dtype
     np.testing.assert_allclose(got, want, rtol=10 * np.finfo(dtype).eps)
 
@@ -393,13 +385,12 @@ def test_scaled_backprop_gives_the_sgd_steps(dtype):
     # but for rounding; the cost is the unscaled one.
     X, T, coefs, intercepts, _ = _problem(dtype)
     sw = np.random.default_rng(2).uniform(0.5, 2, len(X)).astype(dtype)
-    sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
-    outputs = _network.feedforward(X, coefs, intercepts, "relu", "sigmoid")
+    net = _net(X, coefs, alpha=0.1)
+    outputs = fast.feedforward(net, coefs, intercepts, X)
     results = []
     for scale in (1.0, -0.01):
-        ws = _network.Workspace(sizes, len(X), dtype)
-        cost = _network.backprop(X, T, sw, coefs, outputs, ws, "relu",
-                                 "squared_error", "sigmoid", 0.1, scale)
+        ws = fast.Workspace(net.layer_sizes, len(X), dtype)
+        cost = fast.backprop(net, coefs, outputs, X, T, sw, ws, scale)
         results.append((cost, [g.copy() for g in ws.coef_grads + ws.intercept_grads]))
     (cost, grads), (scaled_cost, steps) = results
     assert scaled_cost == cost
@@ -407,5 +398,5 @@ def test_scaled_backprop_gives_the_sgd_steps(dtype):
     for g, s in zip(grads, steps, strict=True):
         np.testing.assert_allclose(s, -0.01 * g, rtol=0,
                                    atol=8 * eps * np.abs(0.01 * g).max())
-    assert _network.gradient_scale("sgd", 0.01) == -0.01
-    assert _network.gradient_scale("adam", 0.01) == 1.0
+    assert fast.gradient_scale("sgd", 0.01) == -0.01
+    assert fast.gradient_scale("adam", 0.01) == 1.0

@@ -6,14 +6,15 @@ import itertools
 import numpy as np
 import pytest
 
-from skmlp import ScratchMLPClassifier, _network
-from skmlp._activations import ACTIVATIONS, LOSSES
+from skmlp import ScratchMLPClassifier
+from skmlp.nn import fast
+from skmlp.nn.activations import ACTIVATIONS, LOSSES
 
 
-def _cost(X, T, sw, coefs, intercepts, activation, loss, out_activation, alpha):
-    outputs = _network.feedforward(X, coefs, intercepts, activation, out_activation)
-    cost = LOSSES[loss](T, outputs[-1], sw)
-    return cost + 0.5 * alpha * sum(float(np.sum(W**2)) for W in coefs)
+def _cost(net, X, T, sw, coefs, intercepts):
+    outputs = fast.feedforward(net, coefs, intercepts, X)
+    cost = LOSSES[net.loss](T, outputs[-1], sw)
+    return cost + 0.5 * net.alpha * sum(float(np.sum(W**2)) for W in coefs)
 
 
 def _problem(n_outputs, activation, seed=0):
@@ -24,8 +25,8 @@ def _problem(n_outputs, activation, seed=0):
         T = rng.integers(0, 2, (n, 1)).astype(float)
     else:
         T = np.eye(n_outputs)[rng.integers(0, n_outputs, n)]
-    coefs, intercepts = _network.init_params(
-        sizes, "glorot", activation, rng, np.float64
+    coefs, intercepts = fast.init_params(
+        fast.Network(tuple(sizes), activation), "glorot", rng, np.float64
     )
     # Non-zero biases, so their gradients are exercised away from 0.
     intercepts = [rng.normal(0.2, 0.5, size=b.shape) for b in intercepts]
@@ -44,15 +45,14 @@ def _problem(n_outputs, activation, seed=0):
 def test_gradients_match_central_differences(activation, loss, n_outputs, weighted):
     X, T, sizes, coefs, intercepts = _problem(n_outputs, activation)
     out_activation = "sigmoid" if n_outputs == 1 else "softmax"
-    alpha = 0.3
+    net = fast.Network(tuple(sizes), activation, out_activation, loss, alpha=0.3)
     sw = np.random.default_rng(1).uniform(0.5, 2.0, len(X)) if weighted else None
 
-    ws = _network.Workspace(sizes, len(X), np.float64)
-    outputs = _network.feedforward(X, coefs, intercepts, activation, out_activation)
-    cost = _network.backprop(X, T, sw, coefs, outputs, ws, activation, loss,
-                             out_activation, alpha)
-    args = (activation, loss, out_activation, alpha)
-    assert cost == pytest.approx(_cost(X, T, sw, coefs, intercepts, *args), rel=1e-12)
+    ws = fast.Workspace(net.layer_sizes, len(X), np.float64)
+    outputs = fast.feedforward(net, coefs, intercepts, X)
+    cost = fast.backprop(net, coefs, outputs, X, T, sw, ws)
+    args = (net, X, T, sw, coefs, intercepts)
+    assert cost == pytest.approx(_cost(*args), rel=1e-12)
 
     params = coefs + intercepts
     analytic = ws.coef_grads + ws.intercept_grads
@@ -62,9 +62,9 @@ def test_gradients_match_central_differences(activation, loss, n_outputs, weight
         for i in np.ndindex(p.shape):
             saved = p[i]
             p[i] = saved + h
-            up = _cost(X, T, sw, coefs, intercepts, *args)
+            up = _cost(*args)
             p[i] = saved - h
-            down = _cost(X, T, sw, coefs, intercepts, *args)
+            down = _cost(*args)
             p[i] = saved
             numeric[i] = (up - down) / (2 * h)
         assert np.linalg.norm(numeric) > 0, "degenerate problem: a zero gradient"

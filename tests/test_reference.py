@@ -1,6 +1,6 @@
 """The reference engine: its gradients against central differences, one SGD
 step worked in the notebook's own notation, and the fast engine
-(``skmlp._network``) against it, initialisation, gradients and epochs."""
+(``skmlp.nn.fast``) against it, initialisation, gradients and epochs."""
 
 import itertools
 import math
@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skmlp import ScratchMLPClassifier, _activations, _network, load_mnist_sample
+from skmlp import ScratchMLPClassifier, load_mnist_sample
+from skmlp.nn import activations as _activations
+from skmlp.nn import fast
 from skmlp.nn import reference as ref
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
@@ -215,10 +217,21 @@ def test_adam_is_the_textbook_update_with_its_epsilon_moved():
 
 
 @pytest.mark.parametrize("learning_rate", ["constant", "cosine"])
-def test_scheduled_eta_is_the_classifiers(learning_rate):
-    clf = ScratchMLPClassifier(learning_rate=learning_rate, eta=0.3)
+def test_scheduled_eta_is_the_classifiers(monkeypatch, learning_rate):
+    # The rates that the classifier gives each epoch of its engine.
+    seen, train_epoch = [], fast.train_epoch
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["eta"])
+        return train_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(fast, "train_epoch", spy)
+    X, labels, _ = _data("random", np.float64)
+    ScratchMLPClassifier((4,), learning_rate=learning_rate, eta=0.3, epochs=7,
+                         solver="adam", tol=0, n_iter_no_change=np.inf,
+                         random_state=0).fit(X, labels % 2)
     etas = [ref.scheduled_eta(learning_rate, 0.3, e, 7) for e in range(7)]
-    assert etas == [clf._epoch_eta(e, 7) for e in range(7)]
+    assert etas == seen
     assert etas[0] == 0.3 and (learning_rate == "constant") == (etas[-1] == 0.3)
 
 
@@ -321,18 +334,12 @@ def test_a_bad_network_spec_says_what_is_allowed():
 # The fast engine against the reference
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("init", ["auto", "he", "glorot", "uniform"])
-def test_initialisation_is_bit_identical(init, activation, dtype):
-    sizes = (7, 5, 4, 3)
-    got = ref.init_params(ref.Network(sizes, activation), init,
-                          np.random.default_rng(5), dtype)
-    want = _network.init_params(list(sizes), init, activation,
-                                np.random.default_rng(5), dtype)
-    for a, b in zip(got[0] + got[1], want[0] + want[1], strict=True):
-        assert a.dtype == dtype
-        np.testing.assert_array_equal(a, b)
+def test_the_engines_share_the_spec_initialisation_and_optimiser_state():
+    # One definition of each, so the engines cannot drift apart: the same
+    # initial weights, bit for bit, and the same optimiser state, which lets
+    # a model switch engines between fits.
+    for name in ("Network", "init_params", "init_optimizer", "scheduled_eta"):
+        assert getattr(fast, name) is getattr(ref, name), name
 
 
 @pytest.mark.parametrize(
@@ -344,11 +351,9 @@ def test_fast_backprop_gives_the_reference_gradients(activation, loss, n_outputs
     net, X, T, coefs, intercepts = _small_problem(n_outputs, activation, loss, alpha)
     sw = np.random.default_rng(1).uniform(0.5, 2.0, len(X)) if weighted else None
     cost, coef_grads, intercept_grads = ref.backprop(net, coefs, intercepts, X, T, sw)
-    ws = _network.Workspace(list(net.layer_sizes), len(X), np.float64)
-    outputs = _network.feedforward(X, coefs, intercepts, activation,
-                                   net.out_activation)
-    fast_cost = _network.backprop(X, T, sw, coefs, outputs, ws, activation, loss,
-                                  net.out_activation, alpha)
+    ws = fast.Workspace(net.layer_sizes, len(X), np.float64)
+    outputs = fast.feedforward(net, coefs, intercepts, X)
+    fast_cost = fast.backprop(net, coefs, outputs, X, T, sw, ws)
     assert fast_cost == pytest.approx(cost, rel=1e-12)
     for a, b in zip(ws.coef_grads + ws.intercept_grads,
                     coef_grads + intercept_grads, strict=True):
@@ -398,25 +403,23 @@ def test_fast_epochs_give_the_reference_weights(monkeypatch, solver, momentum,
     fast_W, fast_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
     start = [p.copy() for p in coefs + intercepts]
     state = ref.init_optimizer(solver, coefs + intercepts)
-    fast_state = _network.init_optimizer(solver, fast_W + fast_b)
-    workspace = _network.Workspace(list(net.layer_sizes), 32, dtype)
-    masked, column_mask = [], _network._column_mask
+    fast_state = fast.init_optimizer(solver, fast_W + fast_b)
+    workspace = fast.Workspace(net.layer_sizes, 32, dtype)
+    masked, column_mask = [], fast._column_mask
 
     def spy(Xb):
         masked.append(column_mask(Xb))
         return masked[-1]
 
-    monkeypatch.setattr(_network, "_column_mask", spy)
+    monkeypatch.setattr(fast, "_column_mask", spy)
     eta = 0.002 if solver == "sgd" else 0.003
     for epoch in range(3):
         order = np.random.default_rng(epoch).permutation(len(X))
         got = ref.train_epoch(net, coefs, intercepts, state, X, T, sw, solver=solver,
                               eta=eta, momentum=momentum, batch_size=32, order=order)
-        want = _network.train_epoch(
-            X, T, sw, fast_W, fast_b, fast_state, solver=solver, eta=eta,
-            momentum=momentum, alpha=alpha, activation=activation, loss=loss,
-            out_activation=net.out_activation, batch_size=32, order=order,
-            workspace=workspace)
+        want = fast.train_epoch(
+            net, fast_W, fast_b, fast_state, X, T, sw, solver=solver, eta=eta,
+            momentum=momentum, batch_size=32, order=order, workspace=workspace)
         assert got[2] == want[2] == 5 and np.isfinite(got[0])
         assert got[:2] == pytest.approx(want[:2], rel=TOLERANCE[dtype][2])
     # The fast engine's blank-column path runs on images without a penalty.
@@ -430,8 +433,7 @@ def test_fast_epochs_give_the_reference_weights(monkeypatch, solver, momentum,
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=0, atol=weight_tol)
     outputs = ref.feedforward(net, coefs, intercepts, X)[-1]
-    fast_outputs = _network.feedforward(X, fast_W, fast_b, activation,
-                                        net.out_activation)[-1]
+    fast_outputs = fast.feedforward(net, fast_W, fast_b, X)[-1]
     np.testing.assert_allclose(outputs, fast_outputs, rtol=0, atol=output_tol)
 
 
@@ -452,14 +454,8 @@ def test_a_model_can_switch_engines_between_epochs(solver):
                                                                 coefs + intercepts)
             kwargs = {"solver": solver, "eta": 0.002, "momentum": 0.9,
                       "batch_size": 32, "order": None}
-            if engine == "reference":
-                ref.train_epoch(net, coefs, intercepts, state, X, T, sw, **kwargs)
-            else:
-                _network.train_epoch(
-                    X, T, sw, coefs, intercepts, state, alpha=0.0,
-                    activation="relu", loss="squared_error", out_activation="sigmoid",
-                    workspace=_network.Workspace(list(net.layer_sizes), 32,
-                                                 np.float64), **kwargs)
+            module = ref if engine == "reference" else fast
+            module.train_epoch(net, coefs, intercepts, state, X, T, sw, **kwargs)
         runs.append(coefs + intercepts)
     *switched, afresh = runs[1:]
     for run in switched:

@@ -9,7 +9,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from skmlp import ScratchMLPClassifier, _network
+from skmlp import ScratchMLPClassifier
+from skmlp.nn import fast
 
 # An eta so large that one SGD step overflows the weights (with log_loss the
 # cost is clipped, so only an overflow can make it non-finite).
@@ -64,7 +65,7 @@ def test_divergence_in_a_later_epoch_keeps_the_last_good_weights(digits, monkeyp
     X, y = digits
     reference = _small(epochs=2).fit(X, y)
     clf = _small()
-    real_epoch, calls = _network.train_epoch, []
+    real_epoch, calls = fast.train_epoch, []
 
     def poisoned_third_epoch(*args, **kwargs):
         calls.append(1)
@@ -73,7 +74,7 @@ def test_divergence_in_a_later_epoch_keeps_the_last_good_weights(digits, monkeyp
             clf.coefs_[0][0, 0] = np.nan  # the weights are updated in place
         return result
 
-    monkeypatch.setattr(_network, "train_epoch", poisoned_third_epoch)
+    monkeypatch.setattr(fast, "train_epoch", poisoned_third_epoch)
     with pytest.raises(ValueError, match="Training diverged in epoch 3"):
         clf.fit(X, y)
     assert clf.n_iter_ == 2
@@ -114,9 +115,9 @@ def test_grid_search_can_raise_instead(digits):
 
 
 def _interrupt_on_call(monkeypatch, k, *, after_work):
-    """Make _network.train_epoch raise KeyboardInterrupt on its k-th call,
+    """Make fast.train_epoch raise KeyboardInterrupt on its k-th call,
     after doing the epoch's updates (a Ctrl-C at its very end) or before."""
-    real_epoch, calls = _network.train_epoch, []
+    real_epoch, calls = fast.train_epoch, []
 
     def train_epoch(*args, **kwargs):
         calls.append(1)
@@ -126,7 +127,7 @@ def _interrupt_on_call(monkeypatch, k, *, after_work):
             raise KeyboardInterrupt
         return real_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(_network, "train_epoch", train_epoch)
+    monkeypatch.setattr(fast, "train_epoch", train_epoch)
     return calls
 
 

@@ -61,8 +61,9 @@ from sklearn.utils._testing import (
 )
 from sklearn.utils.fixes import CSR_CONTAINERS
 
-from skmlp import ScratchMLPClassifier, _network
-from skmlp._activations import LOSSES
+from skmlp import ScratchMLPClassifier
+from skmlp.nn import fast
+from skmlp.nn.activations import LOSSES
 
 ACTIVATION_TYPES = ["sigmoid", "tanh", "relu"]  # upstream: + 'identity'
 
@@ -233,7 +234,7 @@ def test_gradient(n_labels, activation):
     # are correct. The numerical and analytical computation of the gradient
     # should be close.
     # Adapted: upstream differentiates lbfgs's loss function; skmlp's analytic
-    # gradient is _network.backprop, its cost the loss table plus the L2 term.
+    # gradient is fast.backprop, its cost the loss table plus the L2 term.
     n_samples = 5
     n_features = 10
     random_state = np.random.RandomState(seed=42)
@@ -252,20 +253,18 @@ def test_gradient(n_labels, activation):
     )
     mlp.fit(X, y)
     coefs, intercepts = mlp.coefs_, mlp.intercepts_
-    args = (mlp.activation, mlp.out_activation_)
+    layer_units = [n_features, *mlp.hidden_layers, mlp.n_outputs_]
+    net = fast.Network(tuple(layer_units), mlp.activation, mlp.out_activation_,
+                       mlp.loss, mlp.alpha)
 
     def cost():
-        y_prob = _network.feedforward(X, coefs, intercepts, *args)[-1]
+        y_prob = fast.feedforward(net, coefs, intercepts, X)[-1]
         penalty = 0.5 * mlp.alpha * sum(np.sum(W**2) for W in coefs)
         return LOSSES[mlp.loss](Y, y_prob, None) + penalty
 
-    layer_units = [n_features, *mlp.hidden_layers, mlp.n_outputs_]
-    ws = _network.Workspace(layer_units, n_samples, X.dtype)
-    outputs = _network.feedforward(X, coefs, intercepts, *args)
-    value = _network.backprop(
-        X, Y, None, coefs, outputs, ws, mlp.activation, mlp.loss,
-        mlp.out_activation_, mlp.alpha,
-    )
+    ws = fast.Workspace(layer_units, n_samples, X.dtype)
+    outputs = fast.feedforward(net, coefs, intercepts, X)
+    value = fast.backprop(net, coefs, outputs, X, Y, None, ws)
     assert value == pytest.approx(cost(), rel=1e-12)
     grad = np.hstack([g.ravel() for g in ws.coef_grads + ws.intercept_grads])
 

@@ -13,7 +13,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from skmlp import ScratchMLPClassifier, _network, classifier
+from skmlp import ScratchMLPClassifier, classifier
+from skmlp.nn import fast
 
 CONTAINERS = [sparse.csr_matrix, sparse.csr_array, sparse.csc_matrix,
               sparse.csc_array]
@@ -91,14 +92,14 @@ def test_rows_without_error_are_dropped_from_sparse_batches(monkeypatch):
     X, y = _sparse_problem()
     sample_weight = np.where(np.arange(len(y)) % 3 == 0, 0.0, 1.5)
     dropped = []
-    rows_with_error = _network._rows_with_error
+    rows_with_error = fast._rows_with_error
 
     def spy(delta):
         keep = rows_with_error(delta)
         dropped.append(keep is not None)
         return keep
 
-    monkeypatch.setattr(_network, "_rows_with_error", spy)
+    monkeypatch.setattr(fast, "_rows_with_error", spy)
     sparse_fit = _small(solver="sgd", eta=0.01).fit(
         sparse.csr_matrix(X), y, sample_weight=sample_weight)
     assert sum(dropped) > len(dropped) / 2  # most batches, by chance
@@ -125,13 +126,13 @@ def test_sparse_dtype_is_kept_through_fit_and_predict(monkeypatch, container, dt
     X, y = _sparse_problem()
     X_sparse = container(X.astype(dtype))
     grad_dtypes = set()
-    apply_updates = _network.apply_updates
+    apply_updates = fast.apply_updates
 
     def spy(solver, state, params, grads, eta, momentum):
         grad_dtypes.update(g.dtype for g in grads)
         return apply_updates(solver, state, params, grads, eta, momentum)
 
-    monkeypatch.setattr(_network, "apply_updates", spy)
+    monkeypatch.setattr(fast, "apply_updates", spy)
     clf = _small(alpha=0.01).fit(X_sparse, y)
     assert grad_dtypes == {np.dtype(dtype)}
     assert {p.dtype for p in clf.coefs_ + clf.intercepts_} == {np.dtype(dtype)}

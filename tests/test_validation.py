@@ -355,9 +355,9 @@ def test_partial_fit_needs_at_least_two_classes(data, classes):
 
 def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
     # Whatever scikit-learn's messages say, the remedy matches the condition.
-    import skmlp.classifier
+    import skmlp._validation
 
-    real = skmlp.classifier.validate_data
+    real = skmlp._validation.validate_data
 
     def reworded(*args, **kwargs):
         try:
@@ -365,7 +365,7 @@ def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
         except ValueError as exc:
             raise ValueError("The input is not valid.") from exc
 
-    monkeypatch.setattr(skmlp.classifier, "validate_data", reworded)
+    monkeypatch.setattr(skmlp._validation, "validate_data", reworded)
     X, y = data
     cases = [
         (_with(X, np.inf), y, "Replace or drop the infinite values"),

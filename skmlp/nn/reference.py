@@ -2,8 +2,8 @@
 
 Every line is the mathematics, in plain NumPy expressions that return new
 arrays (no buffers, no in-place tricks, no shortcuts), so that a learner can
-set a breakpoint anywhere and look at the numbers.  ``skmlp.nn.fast`` (to
-come) computes the same numbers, within rounding, faster; the tests check it
+set a breakpoint anywhere and look at the numbers.  ``skmlp.nn.fast``
+computes the same numbers, within rounding, faster; the tests check it
 against this module.
 
 Samples are **rows**.  Layer ``l = 1..L`` maps ``Y[l-1]`` (``n x fan_in``;

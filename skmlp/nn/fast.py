@@ -1,14 +1,14 @@
-"""The multilayer perceptron itself: initialisation, feedforward, backpropagation
-and the weight updates, in pure NumPy (no scikit-learn, no autograd).
+"""The fast engine: the reference engine's numbers, within rounding, faster.
 
-Conventions (scikit-learn's, not the notebook's): samples are **rows**.  Layer
-``l`` maps ``Y[l-1]`` (``n x fan_in``; ``Y[-1]`` is the input ``X``) to
-
-    Z[l] = Y[l-1] @ W[l] + b[l]        Y[l] = A_l(Z[l])
-
-with ``W[l]`` of shape ``(fan_in, fan_out)`` and the bias ``b[l]`` kept as a
-vector, so no row of ones is ever stacked onto an activation.  For a batch cost
-``C`` (a *sum* over the batch, see ``_activations``) backpropagation is
+Read ``skmlp.nn.reference`` first: it is the lecture's backpropagation written
+plainly, and the oracle this module is tested against (``tests/test_reference.py``,
+``tests/test_engines.py``).  This module offers the same interface over the
+same :class:`~skmlp.nn.reference.Network` spec, parameter lists and optimiser
+state (``feedforward``, ``train_epoch``; ``init_params``, ``init_optimizer``
+and ``scheduled_eta`` are the reference's own), plus ``feedforward_output``,
+the lean pass of prediction.  The mathematics is the reference's: samples
+are rows, ``Z[l] = Y[l-1] @ W[l] + b[l]``, the cost of a batch is a *sum*
+over its rows, and
 
     delta[L]   = dC/dZ[L]                               (OUTPUT_DELTAS)
     dC/dW[l]   = Y[l-1].T @ delta[l]     dC/db[l] = sum over rows of delta[l]
@@ -16,19 +16,38 @@ vector, so no row of ones is ever stacked onto an activation.  For a batch cost
 
 The input layer's delta is never computed: no parameter needs it.
 
-Every array the training loop touches is allocated once per call in a
-:class:`Workspace` and reused across batches; the weights are updated in place.
-Two shortcuts leave out work whose every term is zero: the blank columns of a
-batch (the border of digit images) in the first layer's products, and the rows
-whose output delta is exactly zero in the backward pass.  Both give the same
-sums but for the order of summation.  Small batches train on one BLAS thread
-(:func:`blas_thread_limit`).
+Each shortcut below was measured, and is explained where it sits:
 
-``X`` may also be a scipy CSR matrix or array (one-hot encoded categories):
-only the first layer's two products read it, ``X @ W[1]`` forward and
-``X.T @ delta[1]`` for the gradient, and both are sparse-times-dense products
-that skip the zeros; batches are gathered as CSR rows and everything after the
-first layer is dense.  All of ``X`` is never densified.
+- **Workspace** (:class:`Workspace`): every array the training loop touches
+  is allocated once per :func:`train_epoch` call and reused across batches;
+  activations, derivatives and losses work in place (``skmlp.nn.activations``)
+  and the weights are updated in place.
+- **Blank columns** (:func:`_column_mask`, :func:`_batch_step`,
+  :func:`feedforward_output`): the columns of a batch that are all zero (the
+  border of digit images) are left out of the first layer's products.
+- **Rows without error** (:func:`_rows_with_error`): rows whose output delta
+  is exactly zero (a saturated sigmoid, a zero sample weight) are left out of
+  the backward products.
+- **Outer product** (:func:`_times_transpose`): with one output unit,
+  ``delta @ W.T`` is a broadcast multiply, not a BLAS call.
+- **scale=-eta folded into backprop** (:func:`backprop`,
+  :func:`gradient_scale`): SGD's steps come out of backpropagation already
+  multiplied by ``-eta``, with no pass over the gradients.
+- **Adam in place** (:func:`apply_updates`): the moments and the step are
+  updated without temporaries.
+- **Per-row norm** (:func:`_squared_norm`): the weight change's norm as one
+  ``vecdot`` per row, not one dot that the BLAS splits among threads.
+- **BLAS threads** (:func:`blas_thread_limit`): small batches train on one
+  BLAS thread.
+- **CSR input** (:func:`_matmul_into`): ``X`` may be a scipy CSR matrix or
+  array (one-hot encoded categories); only the first layer's two products
+  read it, ``X @ W[1]`` forward and ``X.T @ delta[1]`` for the gradient, both
+  sparse-times-dense products that skip the zeros; batches are gathered as
+  CSR rows and everything after the first layer is dense.  All of ``X`` is
+  never densified.
+
+The leaving-out shortcuts give the same sums but for the order of summation;
+the others change nothing or the rounding only.
 """
 
 import copy
@@ -40,60 +59,20 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
-from ._activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
+from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
+from .reference import Network, init_optimizer, init_params, scheduled_eta
 
-# --------------------------------------------------------------------------
-# Initialisation
-
-
-def init_params(layer_sizes, init, activation, rng, dtype):
-    """Draw the weights and biases of a network with the given layer sizes.
-
-    Parameters
-    ----------
-    layer_sizes : list of int
-        ``[n_features, *hidden_layers, n_outputs]``.
-    init : {'auto', 'he', 'glorot', 'uniform'}
-        'uniform' is the notebook's U[-1, 1] for weights and biases alike.
-        'he' draws U[-b, b] with b = sqrt(6 / fan_in), 'glorot' with
-        b = sqrt(6 / (fan_in + fan_out)); both start the biases at zero.
-        'auto' is 'he' for ReLU hidden layers and 'glorot' otherwise (the
-        output layer is always 'glorot').
-    activation : str
-        The hidden layers' activation, used by ``init='auto'``.
-    rng : numpy.random.Generator
-    dtype : numpy dtype
-
-    Returns
-    -------
-    coefs, intercepts : lists of ndarray
-    """
-    coefs, intercepts = [], []
-    n_layers = len(layer_sizes) - 1
-    for layer, (fan_in, fan_out) in enumerate(pairwise(layer_sizes)):
-        if init == "uniform":
-            W = rng.uniform(-1.0, 1.0, (fan_in, fan_out))
-            b = rng.uniform(-1.0, 1.0, fan_out)
-        else:
-            scheme = init
-            if init == "auto":
-                hidden = layer < n_layers - 1
-                scheme = "he" if hidden and activation == "relu" else "glorot"
-            denominator = fan_in if scheme == "he" else fan_in + fan_out
-            bound = np.sqrt(6.0 / denominator)
-            W = rng.uniform(-bound, bound, (fan_in, fan_out))
-            b = np.zeros(fan_out)
-        coefs.append(W.astype(dtype))
-        intercepts.append(b.astype(dtype))
-    return coefs, intercepts
-
+__all__ = [
+    "Network", "Workspace", "backprop", "feedforward", "feedforward_output",
+    "init_optimizer", "init_params", "scheduled_eta", "train_epoch",
+]
 
 # --------------------------------------------------------------------------
 # Feedforward
 
 
-def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
-    """Run ``X`` through the network and return every layer's output.
+def feedforward(net, coefs, intercepts, X, out=None):
+    """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``.
 
     ``out`` is an optional list of buffers, one per layer, each with at least
     ``len(X)`` rows: the outputs are written into their leading rows.
@@ -111,7 +90,7 @@ def feedforward(X, coefs, intercepts, activation, out_activation, out=None):
         )
         _matmul_into(Y, W, Z)
         Z += b
-        ACTIVATIONS[out_activation if layer == last else activation](Z)
+        ACTIVATIONS[net.out_activation if layer == last else net.activation](Z)
         outputs.append(Z)
         Y = Z
     return outputs
@@ -160,8 +139,8 @@ def _active_columns(X):
     return None if active is None else np.flatnonzero(active)
 
 
-def feedforward_output(X, coefs, intercepts, activation, out_activation):
-    """The network's output for ``X`` alone: the pass of prediction.
+def feedforward_output(net, coefs, intercepts, X):
+    """The network's output ``Y[L]`` for ``X`` alone: the pass of prediction.
 
     The values of ``feedforward(...)[-1]`` but for rounding: the blank
     columns of ``X`` (see ``_active_columns``) are left out of the first
@@ -172,7 +151,7 @@ def feedforward_output(X, coefs, intercepts, activation, out_activation):
     if active is not None:
         X = np.take(X, active, axis=1)
         coefs = [np.take(coefs[0], active, axis=0), *coefs[1:]]
-    return feedforward(X, coefs, intercepts, activation, out_activation)[-1]
+    return feedforward(net, coefs, intercepts, X)[-1]
 
 
 # --------------------------------------------------------------------------
@@ -191,23 +170,25 @@ def _times_transpose(delta, W, out):
     return np.matmul(delta, W.T, out=out)
 
 
-def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
-             out_activation, alpha, scale=1.0):
+def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0):
     """Gradients of the batch cost, written into ``ws.coef_grads`` and
     ``ws.intercept_grads``, each multiplied by ``scale``.
 
     ``outputs`` are the layer outputs of ``feedforward`` on ``X``; ``T`` holds
-    the targets (one column per output unit).  Returns the batch cost
-    ``C = sum_i w_i * loss_i + alpha / 2 * sum_l ||W[l]||^2``.
+    the targets (one column per output unit); ``ws`` is a :class:`Workspace`
+    for at least ``len(X)`` rows.  Returns the batch cost
+    ``C = sum_i w_i * loss_i + alpha / 2 * sum_l ||W[l]||^2``, the value of
+    ``reference.backprop``; its gradients are these divided by ``scale``.
 
     Every delta is linear in the output delta, so scaling that one column
     scales every gradient: SGD passes ``scale=-eta`` and gets its steps
     ``-eta * dC/dW`` without a pass over the weights to multiply them.
     """
-    n = X.shape[0]
+    n, alpha = X.shape[0], float(net.alpha)
     y_prob = outputs[-1]
-    cost = LOSSES[loss](T, y_prob, sample_weight)
-    delta = OUTPUT_DELTAS[(loss, out_activation)](T, y_prob, ws.deltas[-1][:n])
+    cost = LOSSES[net.loss](T, y_prob, sample_weight)
+    delta = OUTPUT_DELTAS[(net.loss, net.out_activation)](T, y_prob,
+                                                          ws.deltas[-1][:n])
     if sample_weight is not None:
         delta *= sample_weight[:, None]
     delta *= scale
@@ -225,7 +206,7 @@ def backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
             previous = _times_transpose(
                 delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
             )
-            delta = DERIVATIVES[activation](Y_prev, previous)
+            delta = DERIVATIVES[net.activation](Y_prev, previous)
     if alpha:
         cost += 0.5 * alpha * sum(_squared_norm(W) for W in coefs)
     return cost
@@ -252,7 +233,9 @@ def _rows_with_error(delta):
 
 # --------------------------------------------------------------------------
 # Updates.  The optimiser's state is a dict of plain values (arrays, numbers)
-# so that a fitted estimator pickles and serialises without custom classes.
+# so that a fitted estimator pickles and serialises without custom classes;
+# it is the reference's (``init_optimizer``), so that a model can switch
+# engines between fits.
 
 ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
 
@@ -266,17 +249,6 @@ def _squared_norm(a):
     if a.ndim == 1 or not hasattr(np, "vecdot"):  # vecdot: NumPy >= 2.0
         return float(np.einsum("i,i->", a.ravel(), a.ravel()))
     return float(np.vecdot(a, a).sum())
-
-
-def init_optimizer(solver, params):
-    """Fresh state for ``solver`` over the parameter arrays ``params``."""
-    if solver == "adam":
-        return {
-            "t": 0,
-            "m": [np.zeros_like(p) for p in params],
-            "v": [np.zeros_like(p) for p in params],
-        }
-    return {"velocities": [np.zeros_like(p) for p in params]}
 
 
 def gradient_scale(solver, eta):
@@ -421,8 +393,7 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
         )
 
 
-def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
-                out_activation, alpha, scale=1.0):
+def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0):
     """Feedforward and backpropagation of one batch; returns its cost.
 
     With blank input columns, the first layer multiplies only the other
@@ -431,7 +402,7 @@ def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
     needs every weight, so ``alpha > 0`` always takes the full products, and
     a sparse ``X`` does too: its products skip the zeros already.
     """
-    mask = None if alpha or sparse.issparse(X) else _column_mask(X)
+    mask = None if net.alpha or sparse.issparse(X) else _column_mask(X)
     if mask is not None:
         active = np.flatnonzero(mask)
         m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
@@ -443,10 +414,8 @@ def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
         full, ws = ws, copy.copy(ws)
         ws.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
                          *ws.coef_grads[1:]]
-    outputs = feedforward(X, coefs, intercepts, activation, out_activation,
-                          out=ws.outputs)
-    cost = backprop(X, T, sample_weight, coefs, outputs, ws, activation, loss,
-                    out_activation, alpha, scale)
+    outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs)
+    cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale)
     if mask is not None:
         grad = full.coef_grads[0]
         grad[active] = ws.coef_grads[0]
@@ -454,25 +423,30 @@ def _batch_step(X, T, sample_weight, coefs, intercepts, ws, activation, loss,
     return cost
 
 
-def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
-                momentum, alpha, activation, loss, out_activation, batch_size,
-                order, workspace):
-    """One pass over the data in mini-batches, updating the weights in place.
+def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, eta,
+                momentum, batch_size, order, workspace=None):
+    """One pass over the rows in mini-batches, updating the weights in place.
 
-    ``order`` is the permutation of the rows to visit, or None to visit them in
-    their stored order (batches are then views, not copies).  Small batches
-    run on one BLAS thread, see :func:`blas_thread_limit`.  ``X`` is dense or
-    CSR; ``workspace`` must then be made with ``sparse_input=True``.
+    The interface of ``reference.train_epoch``.  ``order`` is the permutation
+    of the rows to visit, or None to visit them in their stored order (batches
+    are then views, not copies).  Small batches run on one BLAS thread, see
+    :func:`blas_thread_limit`.  ``X`` is dense or CSR.  ``workspace`` is a
+    :class:`Workspace` for ``net``, ``X``'s dtype and ``min(batch_size,
+    len(X))`` rows or more (made with ``sparse_input=True`` for a sparse
+    ``X``) to reuse across calls; None makes one for this call.
 
     Returns ``(cost, weight_change, n_batches)``: the summed batch costs, and
     the sum over batches and layers of ``||delta W[l]||`` (bias included, as
     in the notebook's augmented W).  A non-finite batch cost stops the epoch
     early and is returned as is.
     """
+    if workspace is None:
+        workspace = Workspace(net.layer_sizes, min(batch_size, X.shape[0]),
+                              X.dtype, sparse_input=sparse.issparse(X))
     params = coefs + intercepts
     grads = workspace.coef_grads + workspace.intercept_grads
     n_layers = len(coefs)
-    layer_sizes = [X.shape[1], *(W.shape[1] for W in coefs)]
+    layer_sizes = list(net.layer_sizes)
     if sparse.issparse(X):
         # The first layer's sparse products do not call the BLAS.
         layer_sizes = layer_sizes[1:]
@@ -482,8 +456,8 @@ def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
     with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
-            cost = _batch_step(Xb, Tb, swb, coefs, intercepts, workspace,
-                               activation, loss, out_activation, alpha, scale)
+            cost = _batch_step(net, coefs, intercepts, Xb, Tb, swb, workspace,
+                               scale)
             n_batches += 1
             total_cost += cost
             if not np.isfinite(cost):

@@ -1,0 +1,265 @@
+"""The training loop of ScratchMLPClassifier: epochs, early stopping, the
+snapshot and rollback of an epoch that fails, and the collapse check.
+
+The functions take the estimator and read its parameters and fitted
+attributes; the arithmetic is the engine's (``skmlp.nn.fast`` or
+``skmlp.nn.reference``, chosen by ``engine``), called through the same
+functions on either.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
+
+from .exceptions import TrainingInterrupted
+from .nn import fast, reference
+
+# The engines behind the ``engine`` parameter: the same functions on each.
+ENGINES = {"fast": fast, "reference": reference}
+
+
+def network_output(engine, net, coefs, intercepts, X):
+    """The network's output: the fast engine's lean pass of prediction, the
+    reference engine's last layer (it has no other)."""
+    if engine is fast:
+        return fast.feedforward_output(net, coefs, intercepts, X)
+    return engine.feedforward(net, coefs, intercepts, X)[-1]
+
+
+def optimizer_state_fits_solver(clf):
+    """Whether the stored optimiser state is one of ``clf.solver``.
+
+    After ``set_params(solver=...)`` it belongs to the other solver, and
+    training continues from a fresh state of the new one.
+    """
+    state = getattr(clf, "_optimizer_state", None)
+    fresh = reference.init_optimizer(clf.solver, [])
+    return state is not None and state.keys() == fresh.keys()
+
+
+def validation_split(clf, X, targets, y_index, sample_weight):
+    """Hold out ``validation_fraction`` of the samples for early stopping,
+    stratified by class: ``X, X_val, targets, _, y_index, y_val, sw, sw_val``."""
+    arrays = [X, targets, y_index]
+    if sample_weight is not None:
+        arrays.append(sample_weight)
+    advice = (
+        f"early_stopping=True holds out validation_fraction="
+        f"{clf.validation_fraction} of the samples, stratified by class"
+    )
+    try:
+        split = train_test_split(
+            *arrays,
+            test_size=clf.validation_fraction,
+            stratify=y_index,
+            random_state=clf._seed,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{advice}, which these data do not allow: {str(exc).rstrip('.')}. "
+            "Use more samples per class, another validation_fraction or "
+            "early_stopping=False."
+        ) from exc
+    if sample_weight is None:
+        split += [None, None]
+    elif not (split[-2].sum() > 0 and split[-1].sum() > 0):
+        raise ValueError(
+            f"{advice}; the sample_weight of the training or of the "
+            "validation part sums to 0. Use fewer zero weights, another "
+            "validation_fraction or early_stopping=False."
+        )
+    return split
+
+
+def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
+    """Run up to ``epochs`` epochs of ``clf.engine`` on ``clf``'s weights.
+
+    Records the curves, stops by scikit-learn's rule (``tol``,
+    ``n_iter_no_change``; on ``validation = (X, y_index, sample_weight)``
+    with ``early_stopping``), rolls back an interrupted or diverged epoch and
+    keeps the best epoch's weights with early stopping.
+    """
+    engine, net = ENGINES[clf.engine], clf._network()
+    batch_size = min(clf.batch_size, X.shape[0])
+    total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
+    best_params = None
+    # Continuing (warm_start, partial_fit) a fit made in the other mode.
+    if early_stopping and clf.validation_scores_ is None:
+        clf.validation_scores_, clf.best_validation_score_ = [], -np.inf
+    if not early_stopping and clf.best_loss_ is None:
+        clf.best_loss_ = np.inf
+    # Counted by hand, so a stop counts the epoch it ended with.
+    progress = tqdm(
+        total=epochs, desc="Training", unit="epoch", disable=not clf.verbose
+    )
+    for epoch in range(epochs):
+        order = None
+        if clf.shuffle:
+            rng = np.random.default_rng([clf._seed, clf._epochs_done])
+            order = rng.permutation(X.shape[0])
+        # Weights and optimiser state, so that a later fit resumes exactly.
+        last_good = snapshot(clf)
+        try:
+            with np.errstate(all="ignore"):
+                cost, change, n_batches = engine.train_epoch(
+                    net, clf.coefs_, clf.intercepts_, clf._optimizer_state,
+                    X, targets, sample_weight, solver=clf.solver,
+                    eta=reference.scheduled_eta(clf.learning_rate, clf.eta, epoch,
+                                                epochs),
+                    momentum=clf.momentum, batch_size=batch_size, order=order,
+                )
+        except KeyboardInterrupt:
+            rollback(clf, last_good)
+            warnings.warn(
+                f"Training interrupted after {clf.n_iter_} completed epoch(s); "
+                "the model keeps the weights of the last completed epoch.",
+                TrainingInterrupted,
+                stacklevel=4,
+            )
+            break
+        if not np.isfinite(cost) or not all(
+            np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_
+        ):
+            rollback(clf, last_good)
+            raise ValueError(
+                f"Training diverged in epoch {clf.n_iter_ + 1}: the cost or the "
+                f"weights became infinite or NaN with eta={clf.eta}. Use a "
+                "smaller eta (the cost is a sum over the batch, so a larger "
+                "batch_size needs a smaller eta), or solver='adam'; and scale "
+                "the features (e.g. with StandardScaler or ImageVectorizer)."
+            )
+        clf.n_iter_ += 1
+        clf._epochs_done += 1
+        clf.loss_curve_.append(cost / total_weight)
+        clf.weight_change_curve_.append(change / (n_batches * len(clf.coefs_)))
+        progress.set_postfix(cost=f"{clf.loss_curve_[-1]:.4g}", refresh=False)
+        progress.update()
+
+        if early_stopping:
+            X_val, y_val, sw_val = validation
+            score = accuracy(clf, X_val, y_val, sw_val)
+            clf.validation_scores_.append(score)
+            improved = score >= clf.best_validation_score_ + clf.tol
+            if score > clf.best_validation_score_:
+                clf.best_validation_score_ = score
+                best_params = [p.copy() for p in clf.coefs_ + clf.intercepts_]
+        else:
+            improved = clf.loss_curve_[-1] <= clf.best_loss_ - clf.tol
+            clf.best_loss_ = min(clf.best_loss_, clf.loss_curve_[-1])
+        clf._no_improvement_count = (
+            0 if improved else clf._no_improvement_count + 1
+        )
+        if clf._no_improvement_count > clf.n_iter_no_change:
+            break
+    progress.close()
+    if early_stopping:
+        clf.best_loss_ = None
+        if best_params is not None:
+            restore(clf, best_params)
+
+
+def snapshot(clf):
+    """Copies of the weights and the optimiser state, for :func:`rollback`."""
+    params = [p.copy() for p in clf.coefs_ + clf.intercepts_]
+    return params, copy.deepcopy(clf._optimizer_state)
+
+
+def rollback(clf, saved):
+    """Put back what :func:`snapshot` saved, into the same arrays."""
+    params, clf._optimizer_state = saved
+    restore(clf, params)
+
+
+def restore(clf, params):
+    for dst, src in zip(clf.coefs_ + clf.intercepts_, params):
+        dst[...] = src
+
+
+def accuracy(clf, X, y_index, sample_weight):
+    """The (weighted) share of rows of ``X`` whose class index is ``y_index``."""
+    correct = clf._predict_index(X) == y_index
+    return float(np.average(correct, weights=sample_weight))
+
+
+def warn_if_collapsed(clf, X, y_index):
+    """Warn when the network predicts one class for all of several.
+
+    The warning names the likely cause, as measured on the network:
+    saturated output units (sigmoid near 0 or 1, softmax near one-hot),
+    under which the squared-error gradient vanishes -- the notebook's
+    55.99 %; a hidden layer whose ReLU units all output 0, through which
+    no gradient passes; otherwise, a network that has not learned yet.
+
+    The check looks at the first 2000 samples and the first of each
+    class; it first runs only a few of them, the first 64 and the first
+    of each class: a network that predicts two classes there has not
+    collapsed, and most fits end here.
+    """
+    _, first_of_class = np.unique(y_index, return_index=True)
+    probe = np.union1d(np.arange(min(len(y_index), 64)), first_of_class)
+    if len(np.unique(clf._index_of(clf._forward(X[probe])))) > 1:
+        return
+    rows = np.union1d(np.arange(min(len(y_index), 2000)), first_of_class)
+    X = X[rows]
+    proba = clf._forward(X)
+    predicted = np.unique(clf._index_of(proba))
+    if len(predicted) > 1:
+        return
+    top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)
+    saturated = np.mean(top > 1 - 1e-6) > 0.9
+    dead = dead_hidden_layer(clf, X)
+    batch_note = (
+        f"eta={clf.eta} is too large (the cost is a sum over the batch, "
+        "so a larger batch_size needs a smaller eta)"
+    )
+    if dead is not None:
+        cause = (
+            f"every unit of hidden layer {dead} outputs 0 (ReLU) for every "
+            "sample, so no gradient reaches the layers below it: a step was "
+            f"too large. This usually means {batch_note}; try a smaller eta "
+            "or solver='adam'."
+        )
+    elif saturated:
+        vanished = (
+            ", so the gradient vanished" if clf.loss == "squared_error" else ""
+        )
+        cause = (
+            f"its output units are saturated{vanished}. This usually means "
+            f"{batch_note} or init='uniform' or unscaled features saturated "
+            "the network; try a smaller eta, init='auto' or solver='adam', "
+            "and scale the features (e.g. with StandardScaler or "
+            "ImageVectorizer)."
+        )
+    else:
+        cause = (
+            "its outputs are not saturated and its units are alive: it has "
+            f"not learned yet. Train for more epochs than {clf.n_iter_} or "
+            f"try another eta than {clf.eta}."
+        )
+    warnings.warn(
+        "ScratchMLPClassifier collapsed to predicting the single class "
+        f"{clf.classes_[predicted[0]]} for every training sample: {cause}",
+        ConvergenceWarning,
+        stacklevel=4,  # the caller of fit, through _warn_if_collapsed
+    )
+
+
+def dead_hidden_layer(clf, X):
+    """The number (from 1) of a ReLU hidden layer that outputs 0 for every
+    row of ``X``, or None."""
+    if clf.activation != "relu":
+        return None
+    with np.errstate(all="ignore"):  # only the zeros count here
+        outputs = ENGINES[clf.engine].feedforward(
+            clf._network(), clf.coefs_, clf.intercepts_, X
+        )
+    for layer, Y in enumerate(outputs[:-1], start=1):
+        if not Y.any():
+            return layer
+    return None
+
+# -------------------------------------------------------------- predict

@@ -1,0 +1,196 @@
+"""Input validation of ScratchMLPClassifier: ``X``, ``y``, sample weights and
+the hidden layers, each bad input with an error that says how to fix it.
+
+scikit-learn's ``validate_data`` does the checking; this module adds the
+remedies its messages leave out, chosen by testing the data, never by
+matching their wording.  Nothing here mutates what the caller passed.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+# Sparse X as scikit-learn's MLPClassifier takes it; other formats are converted
+# to the first by validate_data, and CSC to CSR by as_csr: batches are rows.
+ACCEPT_SPARSE = ["csr", "csc"]
+
+# Remedies added to scikit-learn's validation errors that only say what is wrong.
+_NOT_NUMERIC = (
+    "X must hold numbers: encode text or categorical columns first, e.g. "
+    "with sklearn.preprocessing.OneHotEncoder."
+)
+_INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
+_MISSING_LABEL = "Drop the samples whose label is missing."
+
+
+def mean_one(sample_weight):
+    """``sample_weight`` scaled to mean 1, or None when all weights are equal.
+
+    Only the ratios of the weights count: the summed cost of a batch keeps the
+    size it has without weights whatever their scale (AdaBoost's sum to 1),
+    and equal weights are the unweighted problem exactly.
+    """
+    if sample_weight is None or np.all(sample_weight == sample_weight[0]):
+        return None
+    mean = sample_weight.mean(dtype=np.float64)
+    return (sample_weight / mean).astype(sample_weight.dtype, copy=False)
+
+
+def validate(estimator, X, y="no_validation", **kwargs):
+    """``validate_data``, refusing images clearly and saying how to fix ``X``."""
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and isinstance(X, list | tuple):
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # ragged nested lists: validate_data explains
+            ndim = None
+    if ndim is not None and ndim > 2:
+        # sklearn's own message for this case does not say what to do.
+        raise ValueError(
+            f"X has {ndim} dimensions (shape {np.shape(X)}), but "
+            f"{type(estimator).__name__} expects a 2-D array of shape "
+            "(n_samples, n_features). Flatten images first with "
+            "skmlp.ImageVectorizer, e.g. "
+            "make_pipeline(ImageVectorizer(), ScratchMLPClassifier())."
+        )
+    try:
+        return validate_data(estimator, X, y, **kwargs)
+    except ValueError as exc:
+        remedy = _remedy(X, y)
+        if remedy is None:
+            raise
+        raise ValueError(f"{str(exc).rstrip('.')}. {remedy}") from exc
+
+
+def as_csr(X):
+    """A sparse ``X`` as CSR (batches and predict chunks are rows), else ``X``."""
+    return X.tocsr() if sparse.issparse(X) else X
+
+
+def _remedy(X, y):
+    """The remedy for a failed validation of ``X``, ``y``, read from the data.
+
+    The conditions are tested on the data, in the order in which
+    ``validate_data`` checks them, never on the wording of its message.
+    """
+    values = X.data if sparse.issparse(X) else _as_array(X)
+    if values is None or (values.ndim != 2 and not sparse.issparse(X)):
+        return None  # ragged, or of a shape whose own message says enough
+    if values.dtype.kind == "c":
+        return None  # complex: scikit-learn's message says it is not supported
+    numbers = _as_float(values)
+    if numbers is None:
+        return _NOT_NUMERIC
+    if np.isinf(numbers).any():
+        return _INFINITE
+    labels = None if isinstance(y, str) else _as_float(_as_array(y))
+    if labels is not None and np.isnan(labels).any():
+        return _MISSING_LABEL
+    return None
+
+
+def _as_array(a):
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(a):
+    """``a`` as float64, or None when its values are no real numbers."""
+    if a is None or a.dtype.kind == "c":
+        return None
+    try:
+        return a.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def checked_hidden_layers(value):
+    """The ``hidden_layers`` parameter as a tuple of ints, or a clear error."""
+    layers = np.atleast_1d(np.asarray(value, dtype=object))
+    bad = [
+        h for h in layers.ravel()
+        if isinstance(h, bool | np.bool_) or not isinstance(h, Integral) or h < 1
+    ]
+    if layers.size == 0 or layers.ndim > 1 or bad:
+        raise ValueError(
+            "hidden_layers must be a non-empty tuple of positive integers, "
+            f"such as (500, 250); got {value!r}."
+        )
+    return tuple(int(h) for h in layers.ravel())
+
+
+def checked_sample_weight(sample_weight, X):
+    """``sample_weight`` checked against ``X``, in its dtype, or None."""
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+    # Unit weights are the unweighted problem exactly; skip the extra work.
+    return None if np.all(sample_weight == 1) else sample_weight
+
+
+def check_warm_start_classes(classes, y):
+    """Refuse a warm-start ``y`` whose classes are not the fitted ``classes``."""
+    got = unique_labels(y)
+    if set(got) != set(classes):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in "
+            f"the previous call to fit. Previously got {classes}, `y` "
+            f"has {got}. Set warm_start=False to train a new network on "
+            "these classes."
+        )
+
+
+def encode(classes, y):
+    """The index in ``classes`` of each label of ``y``, or a clear error."""
+    index = np.searchsorted(classes, y)
+    index = np.minimum(index, len(classes) - 1)
+    unknown = classes[index] != y
+    if np.any(unknown):
+        raise ValueError(
+            f"y contains labels not seen before: {np.unique(y[unknown])!r}; "
+            f"the classes are {classes!r}. Pass every class to the "
+            "first partial_fit call with classes=..."
+        )
+    return index
+
+
+def targets(n_classes, y_index, dtype):
+    """The network's targets: one column of 0/1 for two classes, else one-hot."""
+    if n_classes == 2:
+        return y_index.astype(dtype).reshape(-1, 1)
+    onehot = np.zeros((len(y_index), n_classes), dtype=dtype)
+    onehot[np.arange(len(y_index)), y_index] = 1
+    return onehot
+
+
+def check_partial_fit(early_stopping, classes):
+    """Refuse what ``partial_fit`` cannot do, saying what to do instead."""
+    if early_stopping:
+        raise ValueError(
+            "partial_fit does not support early_stopping=True: it trains on "
+            "the samples it is given, with none to hold out. Set "
+            "early_stopping=False, or call fit."
+        )
+    if classes is not None and len(np.unique(classes)) < 2:
+        raise ValueError(
+            "classes must list every class that y can hold, at least 2; got "
+            f"classes={classes!r}. Pass e.g. classes=np.unique(y_all) on the "
+            "first call."
+        )
+
+
+def check_architecture(coefs, hidden_layers):
+    """Refuse to continue a fit whose ``hidden_layers`` changed."""
+    fitted = tuple(W.shape[1] for W in coefs[:-1])
+    if fitted != hidden_layers:
+        raise ValueError(
+            f"hidden_layers={hidden_layers} differs from the fitted network's "
+            f"{fitted}; set warm_start=False to train a new network."
+        )
