@@ -113,6 +113,9 @@ def main(argv=None):
         except CommandError as exc:
             print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
             status = exc.code
+        except OSError as exc:  # a file system failure no check foresaw
+            print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+            status = EXIT_FAILURE
         except MemoryError:
             print(f"{prog}: error: out of memory; use a smaller network "
                   "(--hidden), a smaller --batch-size or fewer --n-jobs",

@@ -10,6 +10,7 @@ command in one line, after writing what it can.
 
 import contextlib
 import os
+import stat
 import tempfile
 
 from ._options import EXIT_USAGE, CommandError
@@ -46,17 +47,35 @@ def _check_writable(option, folder, what):
                                    f"{_reason(exc)}; choose another folder") from exc
 
 
+def _kind(option, path):
+    """'folder', 'file' or None (absent); a usage error if ``path`` cannot
+    even be looked up (a name too long, a file where a folder should be)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _usage_error(option, f"{_short(path)}: {_reason(exc)}") from exc
+    return "folder" if stat.S_ISDIR(mode) else "file"
+
+
+def _short(path):
+    text = str(path)
+    return text if len(text) <= 60 else f"{text[:40]}...{text[-15:]}"
+
+
 def check_out_folder(option, folder, *, keep=True):
     """Create ``folder`` (and its parents) if needed and check that it is
     writable; with ``keep=False``, remove again the folders it created, so
     that a command failing later leaves no empty folder behind."""
-    if folder.exists() and not folder.is_dir():
-        raise _usage_error(option, f"{folder} exists and is not a folder")
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    if _kind(option, folder) == "file":
+        raise _usage_error(option, f"{_short(folder)} exists and is not a folder")
+    missing = [path for path in (folder, *folder.parents)
+               if _kind(option, path) is None]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _usage_error(option, f"cannot create {folder}: "
+        raise _usage_error(option, f"cannot create {_short(folder)}: "
                                    f"{_reason(exc)}") from exc
     try:
         _check_writable(option, folder, "the folder")
@@ -75,25 +94,39 @@ def _name_max(folder):
         return 255  # what nearly every file system allows
 
 
+def _check_location(option, path):
+    folder = path.parent
+    kind = _kind(option, folder)
+    if kind != "folder":
+        what = "does not exist" if kind is None else "is not a folder"
+        raise _usage_error(option, f"the folder {_short(folder)} {what}")
+    name_max = _name_max(folder)
+    if len(os.fsencode(path.name)) > name_max:
+        raise _usage_error(option, f"the file name {_short(path.name)} is too long: "
+                                   f"{len(os.fsencode(path.name))} bytes, at most "
+                                   f"{name_max} here")
+    if _kind(option, path) == "folder":
+        raise _usage_error(option, f"{_short(path)} is a folder; name a file in it")
+
+
+def _check_name_length(option, path, extra):
+    name_max = _name_max(path.parent)
+    length = len(os.fsencode(path.name))
+    if length + extra > name_max:
+        raise _usage_error(option, f"the file name {_short(path.name)} is too long: "
+                                   f"{length} bytes, at most {name_max - extra} "
+                                   "here")
+
+
 def check_file(option, path, *, extra_name=0):
     """Check that the file ``path`` can be written: its folder exists and is
     writable, it is not a folder, and its name is not too long (with
-    ``extra_name`` characters more for a temporary file written first)."""
+    ``extra_name`` bytes more for a temporary file written first)."""
     if path is None:
         return
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise _usage_error(option, f"the folder {folder} {what}")
-    if path.is_dir():
-        raise _usage_error(option, f"{path} is a folder; name a file in it")
-    name_max = _name_max(folder)
-    length = len(os.fsencode(path.name)) + extra_name
-    if length > name_max:
-        raise _usage_error(option, f"the file name {path.name[:40]}... is too long: "
-                                   f"{len(os.fsencode(path.name))} bytes, at most "
-                                   f"{name_max - extra_name} here")
-    _check_writable(option, folder, "the folder")
+    _check_location(option, path)
+    _check_name_length(option, path, extra_name)
+    _check_writable(option, path.parent, "the folder")
 
 
 def check_model_file(option, path):
@@ -101,6 +134,7 @@ def check_model_file(option, path):
     :func:`skmlp.persistence.save` (.skops needs skops installed)."""
     if path is None:
         return
+    _check_location(option, path)
     suffixes = [suffix.lower() for suffix in path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes.pop()
@@ -108,8 +142,8 @@ def check_model_file(option, path):
     else:
         known = bool(suffixes) and suffixes[-1] in (*MODEL_SUFFIXES, SKOPS_SUFFIX)
     if not known:
-        raise _usage_error(option, f"{path.name} names no model format: use a "
-                                   ".joblib file (compressed as .joblib.gz, .xz, "
+        raise _usage_error(option, f"{_short(path.name)} names no model format: use "
+                                   "a .joblib file (compressed as .joblib.gz, .xz, "
                                    ".bz2 or .lzma) or a .skops file")
     if suffixes[-1] == SKOPS_SUFFIX:
         import importlib.util

@@ -59,11 +59,11 @@ def run(args):
     # Every path this command writes, checked before the work.
     check_out(args)
     check_model_file("--save", args.save)
+    params = classifier_params(args)  # and the network's size
     data, source = load_data(args)
     out = output_dir(args)
     X_train, y_train, X_test, y_test = select(data, args.digits)
     load_seconds = time.perf_counter() - start
-    params = classifier_params(args)
     model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
     clf = model[-1]
     d1, d2 = args.digits
