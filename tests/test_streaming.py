@@ -196,7 +196,6 @@ def test_ctrl_c_stops_fit_memmap_at_once(digits, monkeypatch):
     """Ctrl-C in the 3rd chunk: no later chunk is trained on, the interruption
     reaches the caller, and the classifier keeps its 2 completed chunks."""
     import skmlp._network
-
     from skmlp import TrainingInterrupted
 
     X, y = digits
