@@ -3,26 +3,35 @@
 # First, so that every module can ``from . import __version__`` at its top.
 __version__ = "0.1.0"
 
-from .classifier import ScratchMLPClassifier
-from .datasets import load_mnist, load_mnist_sample
-from .distributed import dask_backend
-from .exceptions import InconsistentVersionWarning, TrainingInterrupted
-from .gradient_check import check_gradients
-from .persistence import TRUSTED_TYPES
-from .preprocessing import DigitPairSelector, ImageVectorizer
-from .streaming import fit_memmap
+from importlib import import_module as _import_module
 
-__all__ = [
-    "DigitPairSelector",
-    "ImageVectorizer",
-    "InconsistentVersionWarning",
-    "ScratchMLPClassifier",
-    "TRUSTED_TYPES",
-    "TrainingInterrupted",
-    "__version__",
-    "check_gradients",
-    "dask_backend",
-    "fit_memmap",
-    "load_mnist",
-    "load_mnist_sample",
-]
+# The public API, each name imported from its module on first use (PEP 562):
+# ``import skmlp`` itself loads neither numpy nor scikit-learn, so the
+# ``skmlp`` command starts at once and Ctrl-C while it loads can be handled.
+_PUBLIC = {
+    "ScratchMLPClassifier": "classifier",
+    "load_mnist": "datasets",
+    "load_mnist_sample": "datasets",
+    "dask_backend": "distributed",
+    "InconsistentVersionWarning": "exceptions",
+    "TrainingInterrupted": "exceptions",
+    "TRUSTED_TYPES": "persistence",
+    "DigitPairSelector": "preprocessing",
+    "ImageVectorizer": "preprocessing",
+    "fit_memmap": "streaming",
+    "check_gradients": "gradient_check",
+}
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

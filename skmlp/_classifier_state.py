@@ -243,7 +243,7 @@ def _progress_problem(state):
 
 
 def _optimizer_problem(state):
-    # What _network.init_optimizer creates: Adam's step count and moments, or
+    # What the engines' init_optimizer creates: Adam's step count and moments, or
     # SGD's velocities, one array per parameter array.  A fit creates the state
     # of its solver, but set_params may change ``solver`` afterwards, so the
     # state of either solver is a valid one.

@@ -113,14 +113,20 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
                     momentum=clf.momentum, batch_size=batch_size, order=order,
                 )
         except KeyboardInterrupt:
+            # Roll back, warn, and let the interruption stop the caller too
+            # (a grid search, a loop over chunks): a model cut short must not
+            # be scored as if it had finished.
             rollback(clf, last_good)
+            progress.close()
             warnings.warn(
                 f"Training interrupted after {clf.n_iter_} completed epoch(s); "
-                "the model keeps the weights of the last completed epoch.",
+                "the model keeps the weights of the last completed epoch and "
+                "the KeyboardInterrupt is raised again: catch it to go on "
+                "using the model.",
                 TrainingInterrupted,
                 stacklevel=4,
             )
-            break
+            raise
         if not np.isfinite(cost) or not all(
             np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_
         ):

@@ -11,10 +11,19 @@ __all__ = ["InconsistentVersionWarning", "TrainingInterrupted"]
 class TrainingInterrupted(UserWarning):
     """Raised as a warning when Ctrl-C stops a fit.
 
-    :meth:`ScratchMLPClassifier.fit <skmlp.ScratchMLPClassifier.fit>` turns a
-    KeyboardInterrupt during an epoch into this warning and returns: the model
-    keeps the weights of the last completed epoch (``n_iter_`` counts them),
-    and a later ``fit`` with ``warm_start=True`` resumes from there.
+    On a KeyboardInterrupt during an epoch, :meth:`ScratchMLPClassifier.fit
+    <skmlp.ScratchMLPClassifier.fit>` (and ``partial_fit``) restores the
+    weights of the last completed epoch, warns with this class and raises the
+    KeyboardInterrupt again, so that a caller -- ``GridSearchCV``, a loop over
+    chunks, a script -- stops too instead of using a model cut short.  The
+    model is usable after it: ``n_iter_`` counts the completed epochs, and a
+    later ``fit`` with ``warm_start=True`` resumes from there.  To keep the old
+    behaviour of returning, catch it::
+
+        try:
+            clf.fit(X, y)
+        except KeyboardInterrupt:
+            pass  # clf holds the last completed epoch
     """
 
 

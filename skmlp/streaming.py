@@ -190,6 +190,14 @@ def fit_memmap(estimator, X, y, *, epochs=1, chunk_size=10_000, block_size=None,
     estimator : estimator
         The trained estimator.
 
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, at once: no further chunk is read.  A ScratchMLPClassifier
+        keeps the weights of its last completed ``partial_fit`` (warning with
+        :class:`~skmlp.exceptions.TrainingInterrupted`), so training can go on
+        with another call.
+
     See Also
     --------
     iter_chunks : The chunks of one epoch.

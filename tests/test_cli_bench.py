@@ -88,8 +88,8 @@ def test_bench_json_into_a_missing_folder_fails_before_timing(run_cli, tmp_path,
 # Epoch 1 is skmlp's warm-up fit (one epoch), epoch 3 the second of its timed fit.
 @pytest.mark.parametrize("epoch", [1, 3])
 def test_ctrl_c_stops_the_benchmark(run_cli, interrupt_epoch, epoch):
-    # skmlp's fit keeps its last epoch and returns on Ctrl-C; the benchmark
-    # must stop rather than time a fit cut short.
+    # skmlp's fit keeps its last epoch and raises Ctrl-C again; the benchmark
+    # stops rather than time a fit cut short.
     interrupt_epoch(epoch)
     status, stdout, stderr = run_cli("bench", *TINY, "--epochs", "2")
     assert status == EXIT_INTERRUPTED

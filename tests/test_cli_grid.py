@@ -65,8 +65,8 @@ def test_grid_on_dask_refuses_one_job(run_cli, tmp_path):
 
 
 def test_ctrl_c_stops_the_whole_grid(run_cli, tmp_path, monkeypatch):
-    # A real SIGINT: the classifier alone would keep its last epoch and the
-    # search would go on with the next fit.
+    # A real SIGINT: the classifier keeps its last epoch and raises it again,
+    # which stops the search.
     handler_before = signal.getsignal(signal.SIGINT)
     train_epoch = skmlp.nn.fast.train_epoch
     calls = []

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from skmlp import ScratchMLPClassifier
+from skmlp import ScratchMLPClassifier, TrainingInterrupted
 from skmlp.nn import fast
 
 # An eta so large that one SGD step overflows the weights (with log_loss the
@@ -141,7 +141,9 @@ def test_ctrl_c_keeps_the_last_completed_epoch(
     params = {"solver": solver, "eta": 0.01, "momentum": 0.5 if solver == "sgd" else 0}
     _interrupt_on_call(monkeypatch, k, after_work=after_work)
     clf = _small(**params)
-    with pytest.warns(UserWarning, match=f"interrupted after {k - 1} completed epoch"):
+    with pytest.raises(KeyboardInterrupt), pytest.warns(
+        TrainingInterrupted, match=f"interrupted after {k - 1} completed epoch"
+    ):
         clf.fit(X, y)
     monkeypatch.undo()
     assert clf.n_iter_ == k - 1
@@ -165,7 +167,9 @@ def test_training_resumes_exactly_after_ctrl_c(digits, monkeypatch, solver):
     uninterrupted = _small(**params).fit(X, y)
     _interrupt_on_call(monkeypatch, 3, after_work=True)
     clf = _small(warm_start=True, **params)
-    with pytest.warns(UserWarning, match="interrupted after 2 completed"):
+    with pytest.raises(KeyboardInterrupt), pytest.warns(
+        TrainingInterrupted, match="interrupted after 2 completed"
+    ):
         clf.fit(X, y)
     monkeypatch.undo()
     clf.set_params(epochs=3).fit(X, y)
@@ -179,11 +183,60 @@ def test_ctrl_c_during_partial_fit(digits, monkeypatch):
     clf = _small().partial_fit(X, y, classes=np.unique(y))
     before = [W.copy() for W in _weights(clf)]
     _interrupt_on_call(monkeypatch, 1, after_work=True)
-    with pytest.warns(UserWarning, match="interrupted after 1 completed"):
+    with pytest.raises(KeyboardInterrupt), pytest.warns(
+        TrainingInterrupted, match="interrupted after 1 completed"
+    ):
         clf.partial_fit(X, y)
     assert clf.n_iter_ == 1
     for W, W0 in zip(_weights(clf), before, strict=True):
         assert_array_equal(W, W0)
+
+
+def _count_fits(monkeypatch):
+    """Record the ``n_iter_`` of every ScratchMLPClassifier.fit as it starts."""
+    real_fit, fits = ScratchMLPClassifier.fit, []
+
+    def fit(self, *args, **kwargs):
+        fits.append(self.get_params()["eta"])
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScratchMLPClassifier, "fit", fit)
+    return fits
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1])
+def test_ctrl_c_stops_a_grid_search(digits, monkeypatch, n_jobs):
+    """Ctrl-C in the 2nd fit stops GridSearchCV: no later fit runs, no result
+    (a fit cut short must not be scored as if it had finished)."""
+    X, y = digits
+    fits = _count_fits(monkeypatch)
+    _interrupt_on_call(monkeypatch, 5 + 2, after_work=False)  # 2nd epoch, 2nd fit
+    search = GridSearchCV(_small(), {"eta": [1e-3, 2e-3, 3e-3]},
+                          cv=StratifiedKFold(3), n_jobs=n_jobs)
+    with pytest.raises(KeyboardInterrupt), pytest.warns(TrainingInterrupted):
+        search.fit(X, y)
+    assert len(fits) == 2
+    assert not hasattr(search, "cv_results_")
+
+
+def test_a_caller_that_catches_the_interruption_keeps_a_usable_model(
+    digits, monkeypatch
+):
+    X, y = digits
+    _interrupt_on_call(monkeypatch, 3, after_work=True)
+    clf = _small(warm_start=True)
+    with pytest.warns(TrainingInterrupted):
+        try:
+            clf.fit(X, y)
+        except KeyboardInterrupt:
+            pass
+    monkeypatch.undo()
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    reference = _small(epochs=2).fit(X, y)
+    assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    # ... and warm-starts from the last completed epoch.
+    clf.set_params(epochs=1).fit(X, y)
+    _assert_same_weights(clf, _small(epochs=3).fit(X, y))
 
 
 # --------------------------------------------------------------------------

@@ -192,6 +192,32 @@ def test_regressors_get_no_classes_argument():
     assert reg.score(X, y) > 0.9
 
 
+def test_ctrl_c_stops_fit_memmap_at_once(digits, monkeypatch):
+    """Ctrl-C in the 3rd chunk: no later chunk is trained on, the interruption
+    reaches the caller, and the classifier keeps its 2 completed chunks."""
+    import skmlp.nn.fast
+    from skmlp import TrainingInterrupted
+
+    X, y = digits
+    real_epoch, calls = skmlp.nn.fast.train_epoch, []
+
+    def train_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(skmlp.nn.fast, "train_epoch", train_epoch)
+    seen = []
+    clf = _small_net()
+    with pytest.raises(KeyboardInterrupt), pytest.warns(TrainingInterrupted):
+        fit_memmap(clf, X, y, epochs=3, chunk_size=100, random_state=0,
+                   callback=lambda est, epoch, chunk: seen.append((epoch, chunk)))
+    assert len(calls) == 3  # of 18 chunks over the 3 epochs
+    assert seen == [(0, 0), (0, 1)]
+    assert clf.n_iter_ == 2 and clf.predict(X).shape == y.shape
+
+
 def test_fit_memmap_needs_partial_fit(digits):
     X, y = digits
     with pytest.raises(TypeError, match="no partial_fit"):

@@ -13,8 +13,8 @@
 Options of the classifier that are not given keep ScratchMLPClassifier's
 defaults.  Errors in the arguments or the data end the command with one line
 on stderr and exit status 2 (1 for other failures); Ctrl-C stops the work,
-reports what was finished and exits with status 130.  Also runs as
-``python -m skmlp``.
+reports what was finished and exits with status 130; SIGTERM does the same
+and exits with status 143.  Also runs as ``python -m skmlp``.
 
 One module per command (:mod:`~skmlp.cli.train`, ``grid``, ``pairs``,
 ``show``, ``bench``), each with ``add_parser(commands)`` and ``run(args)``;
@@ -22,9 +22,14 @@ the argument types and shared options are in ``_options``, the output helpers
 in ``_output``, loading and fitting in ``_data``.
 """
 
+import contextlib
+import signal
 import sys
+import threading
+import warnings
 
 from .. import __version__
+from ..exceptions import TrainingInterrupted
 from . import bench, grid, pairs, show, train
 from ._options import (
     EXIT_FAILURE,
@@ -75,6 +80,11 @@ def build_parser():
 def main(argv=None):
     """Run the ``skmlp`` command.
 
+    SIGTERM is handled like Ctrl-C while the command runs (the work stops, what
+    was finished is reported and written), and the processes of a parallel
+    grid search are stopped on the way out; the previous handler is restored
+    afterwards.
+
     Parameters
     ----------
     argv : list of str, default=None
@@ -84,7 +94,10 @@ def main(argv=None):
     -------
     status : int
         0 on success, 1 on a failure, 2 on a usage error (bad arguments, an
-        unreadable ``--mnist``), 130 when interrupted with Ctrl-C.
+        unreadable ``--mnist``, an output path that cannot be written), 130
+        when interrupted with Ctrl-C, 143 (128 + SIGTERM) when terminated:
+        what a shell reports for a process that the signal ended, so that a
+        job scheduler sees why it stopped.
     """
     parser = build_parser()
     try:
@@ -92,11 +105,62 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     prog = f"skmlp {args.command}"
+    with _interrupted_by_signals() as received, warnings.catch_warnings():
+        # The commands report an interruption in their own words.
+        warnings.simplefilter("ignore", TrainingInterrupted)
+        try:
+            status = args.run(args)
+        except CommandError as exc:
+            print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+            status = exc.code
+        except OSError as exc:  # a file system failure no check foresaw
+            print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+            status = EXIT_FAILURE
+        except MemoryError:
+            print(f"{prog}: error: out of memory; use a smaller network "
+                  "(--hidden), a smaller --batch-size or fewer --n-jobs",
+                  file=sys.stderr)
+            status = EXIT_FAILURE
+        except KeyboardInterrupt:
+            print(f"{prog}: {'terminated' if received else 'interrupted'}",
+                  file=sys.stderr)
+            status = EXIT_INTERRUPTED
+        if status == EXIT_INTERRUPTED:
+            _stop_worker_processes()
+    if status == EXIT_INTERRUPTED and received:
+        status = 128 + received[0]
+    return status
+
+
+@contextlib.contextmanager
+def _interrupted_by_signals():
+    """Make SIGTERM raise KeyboardInterrupt in the main thread, as Ctrl-C
+    does; yield the list of the signals received."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers can only be set in the main thread
+        return
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return args.run(args)
-    except CommandError as exc:
-        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
-        return exc.code
-    except (KeyboardInterrupt, grid.StopRequested):
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_worker_processes():
+    """Kill the worker processes of joblib's process pool, if it has any.
+
+    After an interruption the pool may still be computing (a fit it was given
+    before), or have been restarted by joblib; left alone, its workers would
+    outlive the command.
+    """
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)
+    if executor is not None:
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=True, kill_workers=True)

@@ -72,10 +72,10 @@ def select(data, digits):
 def fit(estimator, X, y):
     """Fit; return (seconds, interrupted).  Warnings are shown on one line each.
 
-    Ctrl-C between two epochs raises KeyboardInterrupt; during an epoch,
-    ScratchMLPClassifier keeps the last completed epoch and warns with
-    TrainingInterrupted.  Both count as an interruption; no other warning does,
-    whatever its message says.
+    Ctrl-C (or SIGTERM, see :func:`skmlp.cli.main`) raises KeyboardInterrupt,
+    which ScratchMLPClassifier raises again after keeping the last completed
+    epoch: that, and only that, is an interruption.  Its TrainingInterrupted
+    warning is not shown; the command says what was interrupted.
     """
     start = time.perf_counter()
     interrupted = False
@@ -83,15 +83,13 @@ def fit(estimator, X, y):
         warnings.simplefilter("always", UserWarning)
         try:
             estimator.fit(X, y)
-        except KeyboardInterrupt:  # between two epochs
+        except KeyboardInterrupt:
             interrupted = True
         except ValueError as exc:  # e.g. training diverged: the message says why
             raise CommandError(exc) from exc
     seconds = time.perf_counter() - start
     for warning in caught:
-        if issubclass(warning.category, TrainingInterrupted):
-            interrupted = True
-        else:
+        if not issubclass(warning.category, TrainingInterrupted):
             tqdm.write(f"warning: {one_line(warning.message)}", file=sys.stderr)
     return seconds, interrupted
 

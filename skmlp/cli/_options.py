@@ -6,6 +6,8 @@ expected; the parser prints it on one line and exits with :data:`EXIT_USAGE`.
 """
 
 import argparse
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +97,34 @@ def seed(text):
             f"{text!r} is not a seed (an integer from 0 to 2**32 - 1)"
         )
     return value
+
+
+def n_jobs(text):
+    """joblib's n_jobs: a positive number of processes, or -1 for every core
+    (-2 for all but one, ...); not 0."""
+    value = _integer(text, "a number of jobs (a positive integer, or -1 for "
+                           "every core)")
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "'0' is not a number of jobs: use a positive integer, or -1 for every "
+            "core (-2 for all but one, ...)"
+        )
+    return value
+
+
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}"
+)
+
+
+def scheduler_address(text):
+    """A Dask scheduler's address, ``[protocol://]host:port``."""
+    if not _ADDRESS.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not the address of a Dask scheduler: expected "
+            "[protocol://]host:port, such as tcp://10.0.0.5:8786 or localhost:8786"
+        )
+    return text
 
 
 def layers(text):
@@ -196,12 +226,50 @@ def classifier_params(args):
             continue
         if option == "hidden":  # --hidden 500 250 and --hidden 500,250 alike
             value = tuple(size for sizes in value for size in sizes)
+            check_network_size(value)
         params[param] = value
     return params
 
 
-def check_file_target(option, path):
-    """Fail before the work, not after, when ``path`` is in no folder."""
-    if path is not None and not path.parent.is_dir():
-        raise CommandError(f"argument {option}: the folder {path.parent} does not "
-                           "exist", EXIT_USAGE)
+# ------------------------------------------------------------ network size
+
+MNIST_PIXELS = 28 * 28
+# Training holds the weights about four times over (the weights, their
+# gradients, the copy of the last completed epoch, the optimiser's state).
+_COPIES_IN_TRAINING = 4
+
+
+def _bytes_text(n_bytes):
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if n_bytes < 1000 or unit == "PB":
+            break
+        n_bytes /= 1000
+    return f"{n_bytes:.3g} {unit}"
+
+
+def memory_size():
+    """The machine's physical memory in bytes, None if unknown."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_network_size(hidden_layers, n_features=MNIST_PIXELS, n_outputs=1):
+    """Refuse, before any work, a network whose weights cannot fit in memory.
+
+    Counts the weights (and biases) of ``n_features``-``hidden_layers``-
+    ``n_outputs`` in float64, about four times over for training.
+    """
+    sizes = [n_features, *hidden_layers, n_outputs]
+    n_weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    needed = _COPIES_IN_TRAINING * 8 * n_weights
+    memory = memory_size()
+    if memory is not None and needed > memory:
+        shape = "-".join(map(str, sizes))
+        raise CommandError(
+            f"argument --hidden: a {shape} network has {n_weights:.3g} weights, "
+            f"{_bytes_text(8 * n_weights)} in float64 and about "
+            f"{_bytes_text(needed)} to train, more than the "
+            f"{_bytes_text(memory)} of memory of this machine; use smaller "
+            "hidden layers", EXIT_USAGE)

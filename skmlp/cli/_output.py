@@ -8,18 +8,21 @@ from pathlib import Path
 import numpy as np
 
 from .._machine import machine_info
-from ._options import EXIT_USAGE, CommandError
+from ._options import CommandError
+from ._paths import check_out_folder, probe_writable
+
+
+def check_out(args):
+    """Before any work: create ``--out`` if given and check that it is
+    writable (the default folder is created by :func:`output_dir`)."""
+    if args.out is not None:
+        check_out_folder("--out", args.out, keep=False)
 
 
 def output_dir(args):
     """Create and return ``--out``, or a new ./skmlp-runs/<date>_<time>."""
     if args.out is not None:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CommandError(f"argument --out: cannot create {args.out}: "
-                               f"{exc.strerror}", EXIT_USAGE) from exc
-        return args.out
+        return check_out_folder("--out", args.out)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for attempt in range(1, 100):
         folder = Path("skmlp-runs") / (stamp if attempt == 1 else f"{stamp}-{attempt}")
@@ -30,8 +33,38 @@ def output_dir(args):
         except OSError as exc:
             raise CommandError(f"cannot create {folder}: {exc.strerror}; "
                                "choose another folder with --out") from exc
+        try:
+            probe_writable(folder)
+        except OSError as exc:
+            raise CommandError(f"cannot write in {folder}: {exc.strerror}; "
+                               "choose another folder with --out") from exc
         return folder
     raise CommandError("no free folder name in ./skmlp-runs; use --out")
+
+
+class Outputs:
+    """A run's files, written one by one: one that fails does not stop the
+    others, and the failures are reported together at the end."""
+
+    def __init__(self):
+        self.written, self.lost = [], []
+
+    def write(self, path, writer, *args, **kwargs):
+        """``writer(path, *args, **kwargs)``; an OSError is recorded, not raised."""
+        try:
+            writer(path, *args, **kwargs)
+        except OSError as exc:
+            self.lost.append(f"{path} ({exc.strerror or exc})")
+        else:
+            self.written.append(path)
+
+    def report(self):
+        """Print what was written; raise a one-line CommandError naming what
+        was lost, if anything."""
+        if self.written:
+            print("Wrote " + ", ".join(str(path) for path in self.written))
+        if self.lost:
+            raise CommandError("could not write " + "; ".join(self.lost))
 
 
 def run_record(command, **content):

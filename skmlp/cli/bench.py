@@ -14,12 +14,13 @@ from ._data import load_data
 from ._options import (
     CommandError,
     add_data_arguments,
-    check_file_target,
+    check_network_size,
     int_at_least,
     layers,
     positive_int,
     seed,
 )
+from ._paths import check_file
 
 
 def _summary():
@@ -63,12 +64,13 @@ def add_parser(commands):
 
 
 def run(args):
-    check_file_target("--json", args.json)  # fail now rather than after timing
-    mnist, _ = load_data(args)
+    check_file("--json", args.json)  # fail now rather than after timing
     given = {}
     if args.hidden is not None:  # --hidden 500 250 and --hidden 500,250 alike
         given["hidden_layers"] = tuple(size for sizes in args.hidden
                                        for size in sizes)
+        check_network_size(given["hidden_layers"])
+    mnist, _ = load_data(args)
     report = benchmark.run_benchmark(
         epochs=args.epochs, repeats=args.repeats,
         dtypes=benchmark.DTYPES if args.dtype == "both" else (args.dtype,),

@@ -2,7 +2,6 @@
 
 import contextlib
 import csv
-import signal
 import sys
 import time
 
@@ -21,21 +20,25 @@ from ._options import (
     add_digits_argument,
     add_model_arguments,
     add_out_argument,
+    check_network_size,
+    int_at_least,
+    n_jobs,
+    one_line,
     positive_int,
+    scheduler_address,
     seed,
 )
-from ._output import output_dir, percent, run_record, table, write_json
+from ._output import (
+    Outputs,
+    check_out,
+    output_dir,
+    percent,
+    run_record,
+    table,
+    write_json,
+)
 
 _STEP = "scratchmlpclassifier__"  # make_pipeline's name of the classifier step
-
-
-class StopRequested(BaseException):
-    """Ctrl-C during a grid search.
-
-    Not a KeyboardInterrupt, which ScratchMLPClassifier turns into a warning
-    (keeping the last epoch) and GridSearchCV would then carry on with the
-    next fit; a BaseException passes through both and stops the search.
-    """
 
 
 def add_parser(commands):
@@ -51,12 +54,12 @@ def add_parser(commands):
     group.add_argument("--seed", type=seed, metavar="N",
                        help="random_state of every candidate")
     search = parser.add_argument_group("search")
-    search.add_argument("--cv", type=positive_int, metavar="K",
-                        help="number of folds (default: GridSearchCV's)")
-    search.add_argument("--n-jobs", type=int, metavar="N",
+    search.add_argument("--cv", type=int_at_least(2), metavar="K",
+                        help="number of folds, at least 2 (default: GridSearchCV's)")
+    search.add_argument("--n-jobs", type=n_jobs, metavar="N",
                         help="parallel fits; -1 uses every core (default: 1)")
     dask = search.add_mutually_exclusive_group()
-    dask.add_argument("--scheduler", metavar="ADDRESS",
+    dask.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
                       help="run the fits on the Dask cluster of this scheduler, "
                            "e.g. tcp://host:8786 (needs dask.distributed)")
     dask.add_argument("--local-cluster", type=positive_int, metavar="N",
@@ -66,19 +69,6 @@ def add_parser(commands):
     add_out_argument(parser, "cv_results.csv and grid.json")
     parser.set_defaults(run=run)
     return parser
-
-
-@contextlib.contextmanager
-def _ctrl_c_stops_everything():
-    """Make Ctrl-C raise StopRequested in the main thread (see its docstring)."""
-    def stop(signum, frame):
-        raise StopRequested
-
-    previous = signal.signal(signal.SIGINT, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _dask_context(args):
@@ -95,6 +85,9 @@ def _dask_context(args):
 
 def run(args):
     start = time.perf_counter()
+    check_out(args)  # before the work, not after
+    for hidden_layers in args.hidden or ():
+        check_network_size(hidden_layers)
     data, source = load_data(args)
     out = output_dir(args)
     X_train, y_train, X_test, y_test = select(data, args.digits)
@@ -116,18 +109,18 @@ def run(args):
             stack.enter_context(_dask_context(args))
         except ImportError as exc:
             raise CommandError(exc) from exc
-        except (OSError, TimeoutError, RuntimeError) as exc:
+        except (OSError, TimeoutError, RuntimeError, ValueError, TypeError) as exc:
             raise CommandError(f"cannot use the Dask scheduler "
                                f"{args.scheduler or '(local cluster)'}: {exc}") from exc
-        with _ctrl_c_stops_everything():
-            try:
-                search.fit(X_train, y_train)
-            except ValueError as exc:
-                raise CommandError(exc) from exc
-            except (KeyboardInterrupt, StopRequested):
-                print("Interrupted: the search stopped before its end (the fits "
-                      "above finished); nothing was written.", file=sys.stderr)
-                return EXIT_INTERRUPTED
+        try:
+            search.fit(X_train, y_train)
+        except ValueError as exc:
+            raise CommandError(_fit_failure(exc)) from exc
+        except KeyboardInterrupt:
+            # The classifier re-raises Ctrl-C: the search stops at once.
+            print("Interrupted: the search stopped before its end (the fits "
+                  "above finished); nothing was written.", file=sys.stderr)
+            return EXIT_INTERRUPTED
     accuracy = search.score(X_test, y_test)
 
     results = search.cv_results_
@@ -137,8 +130,9 @@ def run(args):
             for name, value in search.best_params_.items()}
     print(f"Best: {best}, CV accuracy {search.best_score_:.4f}; refitted on all "
           f"the training images, test accuracy {percent(accuracy)}")
-    _write_cv_results(out / "cv_results.csv", results)
-    write_json(out / "grid.json", run_record(
+    outputs = Outputs()
+    outputs.write(out / "cv_results.csv", _write_cv_results, results)
+    outputs.write(out / "grid.json", write_json, run_record(
         "grid",
         digits=list(args.digits),
         data={"source": source, "n_train": len(y_train), "n_test": len(y_test)},
@@ -152,8 +146,25 @@ def run(args):
         timings={"refit_seconds": search.refit_time_,
                  "total_seconds": time.perf_counter() - start},
     ))
-    print(f"Wrote {out / 'cv_results.csv'}, {out / 'grid.json'}")
+    outputs.report()
     return 0
+
+
+def _fit_failure(exc):
+    """One line for a ValueError of the search.
+
+    When every fit fails, GridSearchCV raises a ValueError whose text holds
+    the formatted traceback of each distinct failure; the line given is the
+    last line of the first one, the failure's own ``Type: message``.
+    """
+    text = str(exc)
+    if "Traceback (most recent call last)" not in text:
+        return one_line(text)  # e.g. the refit of the best candidate diverged
+    first = text.split("Traceback (most recent call last)", 1)[1]
+    first = first.split("-" * 80, 1)[0]
+    lines = [line for line in first.splitlines() if line.strip()]
+    return ("every candidate of the grid failed to fit; the first failure: "
+            + one_line(lines[-1] if lines else "unknown"))
 
 
 def _ranked_table(results, names):

@@ -21,6 +21,8 @@ from ._options import (
     seed,
 )
 from ._output import (
+    Outputs,
+    check_out,
     figure,
     output_dir,
     pair_name,
@@ -70,9 +72,10 @@ def run(args):
         # Each pair once, smaller digit first: 7-1 is 1-7.
         pairs = list(dict.fromkeys(tuple(sorted(digits)) for digits in
                                    args.pairs or NOTEBOOK_ACCURACY))
+    check_out(args)  # before the work, not after
+    params = classifier_params(args)
     data, source = load_data(args)
     out = output_dir(args)
-    params = classifier_params(args)
     print(f"{len(pairs)} pair(s) from {source}; {ScratchMLPClassifier(**params)!r}")
 
     results, stopped_at = [], None
@@ -101,7 +104,8 @@ def run(args):
     if not results:
         return EXIT_INTERRUPTED if stopped_at else 0
     _print_pairs(results)
-    _write_pairs(out, results, run_record(
+    outputs = Outputs()
+    _write_pairs(outputs, out, results, run_record(
         "pairs",
         data={"source": source},
         parameters={"given": params,
@@ -110,8 +114,8 @@ def run(args):
         interrupted=stopped_at is not None,
         wall_seconds=wall_seconds,
     ))
-    print(f"Wall time {wall_seconds:.0f} s. Wrote {out / 'pairs.csv'}, "
-          f"{out / 'pairs.json'}, {out / 'pairs.png'}")
+    print(f"Wall time {wall_seconds:.0f} s.")
+    outputs.report()
     return EXIT_INTERRUPTED if stopped_at else 0
 
 
@@ -161,18 +165,22 @@ def _print_pairs(results):
     print(line)
 
 
-def _write_pairs(out, results, record):
-    from ..plotting import plot_pair_accuracies
-
+def _write_csv(path, results):
     columns = ["pair", "d1", "d2", "accuracy", "notebook", "n_train", "n_test",
                "n_iter", "fit_seconds"]
-    with (out / "pairs.csv").open("w", newline="") as file:
+    with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, columns)
         writer.writeheader()
         writer.writerows(results)
-    write_json(out / "pairs.json",
-               {**record, "summary": _summary(results), "results": results})
+
+
+def _write_pairs(outputs, out, results, record):
+    from ..plotting import plot_pair_accuracies
+
+    outputs.write(out / "pairs.csv", _write_csv, results)
+    outputs.write(out / "pairs.json", write_json,
+                  {**record, "summary": _summary(results), "results": results})
     fig = figure(figsize=(7.5, 6.3))
     plot_pair_accuracies({(r["d1"], r["d2"]): r["accuracy"] for r in results},
                          ax=fig.subplots())
-    fig.savefig(out / "pairs.png", dpi=100)
+    outputs.write(out / "pairs.png", fig.savefig, dpi=100)

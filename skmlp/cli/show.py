@@ -11,7 +11,7 @@ from ._options import (
     positive_int,
     seed,
 )
-from ._output import figure, output_dir, table
+from ._output import Outputs, check_out, figure, output_dir, table
 
 
 def add_parser(commands):
@@ -33,6 +33,7 @@ def add_parser(commands):
 def run(args):
     from ..plotting import show_digits
 
+    check_out(args)  # before the work, not after
     ((x_train, y_train), _), source = load_data(args)
     if args.n > len(x_train):
         raise CommandError(f"argument --n: at most {len(x_train)} images; got "
@@ -43,8 +44,10 @@ def run(args):
     nrows = -(-args.n // ncols)
     fig = figure(figsize=(1.3 * ncols, 1.45 * nrows + 0.1))
     show_digits(x_train[index], y_train[index], ncols=ncols, ax=fig.subplots())
-    fig.savefig(out / "digits.png", dpi=100)
     print(table(["training image", "label"],
                 [[i, y_train[i]] for i in index]))
-    print(f"Wrote {out / 'digits.png'} ({args.n} images from {source})")
+    print(f"{args.n} images from {source}")
+    outputs = Outputs()
+    outputs.write(out / "digits.png", fig.savefig, dpi=100)
+    outputs.report()
     return 0

@@ -1,6 +1,5 @@
 """``skmlp train``: train on one pair, evaluate, plot the notebook's curves."""
 
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -14,17 +13,24 @@ from ..preprocessing import ImageVectorizer
 from ._data import fit, load_data, n_epochs_run, select
 from ._options import (
     EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    CommandError,
     add_data_arguments,
     add_digits_argument,
     add_model_arguments,
     add_out_argument,
-    check_file_target,
     classifier_params,
     seed,
 )
-from ._output import figure, output_dir, percent, run_record, table, write_json
+from ._output import (
+    Outputs,
+    check_out,
+    figure,
+    output_dir,
+    percent,
+    run_record,
+    table,
+    write_json,
+)
+from ._paths import check_model_file
 
 
 def add_parser(commands):
@@ -48,23 +54,16 @@ def add_parser(commands):
     return parser
 
 
-def _check_save_target(path):
-    """Fail before training, not after, when --save cannot be written."""
-    check_file_target("--save", path)
-    if (path is not None and path.suffix.lower() == ".skops"
-            and importlib.util.find_spec("skops") is None):
-        raise CommandError("argument --save: a .skops file needs skops (pip "
-                           "install skops); or use a .joblib file", EXIT_USAGE)
-
-
 def run(args):
     start = time.perf_counter()
+    # Every path this command writes, checked before the work.
+    check_out(args)
+    check_model_file("--save", args.save)
+    params = classifier_params(args)  # and the network's size
     data, source = load_data(args)
     out = output_dir(args)
-    _check_save_target(args.save)  # fail now rather than after training
     X_train, y_train, X_test, y_test = select(data, args.digits)
     load_seconds = time.perf_counter() - start
-    params = classifier_params(args)
     model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
     clf = model[-1]
     d1, d2 = args.digits
@@ -92,20 +91,17 @@ def run(args):
           f"{int(np.trace(matrix))} of {len(y_test)} test images right")
     print(_confusion_text(clf.classes_, matrix))
 
-    files = _figures(out, model, matrix)
+    outputs = Outputs()  # a file that cannot be written does not stop the others
+    _figures(outputs, out, model, matrix)
     if args.save is not None and not interrupted:
         from ..persistence import save
 
         clf.set_params(verbose=0)  # no progress bar if the saved model is refitted
-        try:
-            files.append(save(model, args.save))
-        except OSError as exc:
-            raise CommandError(f"cannot save the model to {args.save}: {exc}") from exc
+        outputs.write(args.save, lambda path: save(model, path))
     elif args.save is not None:
         print(f"The model was not saved to {args.save}: its training was "
               "interrupted.", file=sys.stderr)
-    files.append(out / "run.json")
-    write_json(out / "run.json", run_record(
+    outputs.write(out / "run.json", write_json, run_record(
         "train",
         digits=list(args.digits),
         data={"source": source, "n_train": len(y_train), "n_test": len(y_test)},
@@ -123,7 +119,7 @@ def run(args):
             "total_seconds": time.perf_counter() - start,
         },
     ))
-    print("Wrote " + ", ".join(str(file) for file in files))
+    outputs.report()
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -141,7 +137,7 @@ def _confusion_text(labels, matrix):
                            zip(labels, matrix, strict=True)])
 
 
-def _figures(out, model, matrix):
+def _figures(outputs, out, model, matrix):
     from sklearn.metrics import ConfusionMatrixDisplay
 
     from ..plotting import plot_training_curves
@@ -150,10 +146,9 @@ def _figures(out, model, matrix):
     fig = figure(figsize=(10, 3.8))
     plot_training_curves(clf, axes=fig.subplots(1, 2), log=True)
     fig.suptitle(f"Training of {clf.classes_[0]} vs {clf.classes_[1]}")
-    fig.savefig(out / "training-curves.png", dpi=100)
+    outputs.write(out / "training-curves.png", fig.savefig, dpi=100)
     fig = figure(figsize=(4.5, 3.8))
     ConfusionMatrixDisplay(matrix, display_labels=clf.classes_).plot(
         ax=fig.subplots(), cmap="Blues", values_format="d"
     )
-    fig.savefig(out / "confusion-matrix.png", dpi=100)
-    return [out / "training-curves.png", out / "confusion-matrix.png"]
+    outputs.write(out / "confusion-matrix.png", fig.savefig, dpi=100)
