@@ -88,3 +88,27 @@ def test_ctrl_c_stops_the_whole_grid(run_cli, tmp_path, monkeypatch):
     # The command restores whatever handler was in place (a process started
     # with SIGINT ignored, under nohup or in the background, has SIG_IGN).
     assert signal.getsignal(signal.SIGINT) is handler_before
+
+
+@pytest.mark.parametrize("failure", ["unreachable", "worker lost"])
+def test_dask_failures_are_one_line(run_cli, tmp_path, monkeypatch, failure):
+    # Both errors carry their own explanation; the command passes it on as is.
+    import contextlib
+
+    from skmlp.cli import grid
+    from skmlp.distributed import DaskWorkerLostError, SchedulerUnreachableError
+
+    @contextlib.contextmanager
+    def broken(args):
+        if failure == "unreachable":
+            raise SchedulerUnreachableError("no Dask scheduler answers at tcp://x:1")
+        yield
+        raise DaskWorkerLostError("a Dask worker died and its work was lost")
+
+    monkeypatch.setattr(grid, "_dask_context", broken)
+    status, _, stderr = run_cli("grid", "--sample", "--epochs", "1", "--hidden", "4",
+                                "--cv", "2", "--local-cluster", "2", "--out", tmp_path)
+    assert status == 1
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    expected = "no Dask scheduler answers" if failure == "unreachable" else "died"
+    assert expected in stderr

@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from ..classifier import ScratchMLPClassifier
+from ..distributed import DaskWorkerLostError, SchedulerUnreachableError
 from ..preprocessing import ImageVectorizer
 from ._data import load_data, select
 from ._options import (
@@ -104,23 +105,29 @@ def run(args):
     d1, d2 = args.digits
     print(f"{d1} vs {d2} from {source}: {len(y_train)} training and {len(y_test)} "
           f"test images")
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(_dask_context(args))
-        except ImportError as exc:
-            raise CommandError(exc) from exc
-        except (OSError, TimeoutError, RuntimeError, ValueError, TypeError) as exc:
-            raise CommandError(f"cannot use the Dask scheduler "
-                               f"{args.scheduler or '(local cluster)'}: {exc}") from exc
-        try:
-            search.fit(X_train, y_train)
-        except ValueError as exc:
-            raise CommandError(_fit_failure(exc)) from exc
-        except KeyboardInterrupt:
-            # The classifier re-raises Ctrl-C: the search stops at once.
-            print("Interrupted: the search stopped before its end (the fits "
-                  "above finished); nothing was written.", file=sys.stderr)
-            return EXIT_INTERRUPTED
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(_dask_context(args))
+            except (ImportError, SchedulerUnreachableError) as exc:
+                # Their own messages name the address and what to do.
+                raise CommandError(exc) from exc
+            except (OSError, TimeoutError, RuntimeError, ValueError, TypeError) as exc:
+                raise CommandError(
+                    f"cannot use the Dask scheduler "
+                    f"{args.scheduler or '(local cluster)'}: {exc}") from exc
+            try:
+                search.fit(X_train, y_train)
+            except ValueError as exc:
+                raise CommandError(_fit_failure(exc)) from exc
+            except KeyboardInterrupt:
+                # The classifier re-raises Ctrl-C: the search stops at once.
+                print("Interrupted: the search stopped before its end (the fits "
+                      "above finished); nothing was written.", file=sys.stderr)
+                return EXIT_INTERRUPTED
+    except DaskWorkerLostError as exc:
+        # Raised when the Dask context is left, after the search.
+        raise CommandError(exc) from exc
     accuracy = search.score(X_test, y_test)
 
     results = search.cv_results_
