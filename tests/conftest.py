@@ -15,8 +15,8 @@ and, for the tests of the ``skmlp`` command (test_cli*.py):
   raise KeyboardInterrupt, as Ctrl-C would;
 - ``assert_png``: ``assert_png(path)`` checks that a figure was written.
 
-The full MNIST is the file or folder named by ``SKMLP_MNIST`` (CI sets it), else
-``/work/shared/data/mnist.npz`` when it exists.  The fixtures are session-wide and
+The full MNIST is the file or folder named by ``SKMLP_MNIST`` (CI sets it);
+without it those tests skip, saying how to set it.  The fixtures are session-wide and
 their arrays are read-only, so a test that modifies them fails instead of
 changing the data of the tests after it.
 """
@@ -28,14 +28,12 @@ import pytest
 
 from skmlp.datasets import ENV_VAR, load_mnist, load_mnist_sample
 
-_SHARED_MNIST = Path("/work/shared/data/mnist.npz")
-
 
 def _full_mnist_path():
-    if os.environ.get(ENV_VAR):
-        path = Path(os.environ[ENV_VAR]).expanduser()
-        return path if path.exists() else None
-    return _SHARED_MNIST if _SHARED_MNIST.is_file() else None
+    if not os.environ.get(ENV_VAR):
+        return None
+    path = Path(os.environ[ENV_VAR]).expanduser()
+    return path if path.exists() else None
 
 
 FULL_MNIST_PATH = _full_mnist_path()
