@@ -35,7 +35,8 @@ def test_grid(run_cli, tmp_path):
     assert float(best["mean_test_score"]) == max(
         float(row["mean_test_score"]) for row in rows)
     # The table lists the candidates best first.
-    table = re.findall(r"^\s*(\d)\s+(0\.0?01)\s+([\d,]+)\s+1\s+([\d.]+)", stdout, re.M)
+    # Columns: rank, hidden_layers, eta, epochs, then the scores.
+    table = re.findall(r"^\s*(\d)\s+([\d,]+)\s+(0\.0?01)\s+1\s+([\d.]+)", stdout, re.M)
     assert len(table) == 4
     scores = [float(score) for *_, score in table]
     assert scores == sorted(scores, reverse=True)
