@@ -93,12 +93,12 @@ def describe(model):
 def check_mnist_classifier(model, path):
     """A fitted classifier of 784 inputs, or a one-line usage error."""
     if not (is_classifier(model) and hasattr(model, "predict")):
-        raise _usage_error(f"{path} holds a {describe(model)}, not a classifier; "
+        raise _usage_error(f"{path} holds {describe(model)}, not a classifier; "
                            "save one with skmlp train --save")
     try:
         check_is_fitted(model)
     except NotFittedError as exc:
-        raise _usage_error(f"{path} holds a {describe(model)} that is not "
+        raise _usage_error(f"{path} holds {describe(model)}, which is not "
                            "fitted; fit it before saving") from exc
     n_features = getattr(model, "n_features_in_", None)
     if n_features != MNIST_PIXELS:
