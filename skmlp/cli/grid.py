@@ -101,7 +101,8 @@ def run(args):
         param_grid, cv=args.cv, n_jobs=args.n_jobs, verbose=3,
     )
     print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
-          f"{len(y_test)} test images; {ScratchMLPClassifier(**fixed)!r} and the grid")
+          f"{len(y_test)} test images; "
+          f"{one_line(repr(ScratchMLPClassifier(**fixed)))} and the grid")
     try:
         with contextlib.ExitStack() as stack:
             try:

@@ -20,6 +20,7 @@ from ._options import (
     add_out_argument,
     classifier_params,
     digits_name,
+    one_line,
     seed,
 )
 from ._output import (
@@ -73,7 +74,8 @@ def run(args):
     model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
     clf = model[-1]
     print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
-          f"{len(y_test)} test images; {ScratchMLPClassifier(**params)!r}")
+          f"{len(y_test)} test images; "
+          f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
     fit_seconds, interrupted = fit(model, X_train, y_train)
     n_iter = n_epochs_run(clf)
