@@ -21,9 +21,9 @@ and exits with status 143.  Also runs as ``python -m skmlp``.
 
 One module per command (:mod:`~skmlp.cli.train`, ``evaluate``, ``predict``,
 ``grid``, ``pairs``, ``show``, ``bench``), each with ``add_parser(commands)``
-and ``run(args)``;
-the argument types and shared options are in ``_options``, the output helpers
-in ``_output``, loading and fitting in ``_data``, loading a saved model in
+and ``run(args)``; the argument types and shared options (the table of the
+classifier's options among them) are in ``_options``, the output helpers in
+``_output``, loading and fitting in ``_data``, loading a saved model in
 ``_model``.
 """
 
