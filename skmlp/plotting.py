@@ -103,8 +103,12 @@ def show_digits(images, labels=None, *, n=None, ncols=None, random_state=None,
     row_step = height + (_GAP if labels is None else _LABEL_GAP)
     column_step = width + _GAP
     # One mosaic in one imshow; the gaps and unused tiles are masked (blank).
-    mosaic = np.ma.masked_all((nrows * row_step - row_step + height,
-                               ncols * column_step - _GAP))
+    # Blank cells hold 0 under the mask, not uninitialised memory, whose huge
+    # values would overflow matplotlib's colour scaling (masked_all's np.empty).
+    mosaic = np.ma.masked_array(
+        np.zeros((nrows * row_step - row_step + height, ncols * column_step - _GAP)),
+        mask=True,
+    )
     for k, i in enumerate(index):
         row, column = divmod(k, ncols)
         top, left = row * row_step, column * column_step
@@ -331,8 +335,12 @@ def plot_first_layer_weights(clf, *, image_shape=(28, 28), n_units=None,
     tiles = W[:, :n_units].T.reshape(n_units, *image_shape)
     height, width = image_shape
     row_step, column_step = height + _LABEL_GAP, width + _GAP
-    mosaic = np.ma.masked_all((nrows * row_step - row_step + height,
-                               ncols * column_step - _GAP))
+    # Blank cells hold 0 under the mask, not uninitialised memory, whose huge
+    # values would overflow matplotlib's colour scaling (masked_all's np.empty).
+    mosaic = np.ma.masked_array(
+        np.zeros((nrows * row_step - row_step + height, ncols * column_step - _GAP)),
+        mask=True,
+    )
     for k in range(n_units):
         row, column = divmod(k, ncols)
         top, left = row * row_step, column * column_step

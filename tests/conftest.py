@@ -13,7 +13,9 @@ and, for the tests of the ``skmlp`` command (test_cli*.py):
   exit status, stdout and stderr;
 - ``interrupt_epoch``: ``interrupt_epoch(n)`` makes the n-th training epoch
   raise KeyboardInterrupt, as Ctrl-C would;
-- ``assert_png``: ``assert_png(path)`` checks that a figure was written.
+- ``assert_png``: ``assert_png(path)`` checks that a figure was written;
+- ``saved_model``: a pipeline of three digits (1, 5, 7) that ``skmlp train
+  --save`` wrote, once per session, for ``skmlp evaluate`` and ``predict``.
 
 The full MNIST is the file or folder named by ``SKMLP_MNIST`` (CI sets it);
 without it those tests skip, saying how to set it.  The fixtures are session-wide and
@@ -137,3 +139,23 @@ def assert_png():
         assert image.ndim == 3 and min(image.shape[:2]) > 100
 
     return check
+
+
+@pytest.fixture(scope="session")
+def saved_model(tmp_path_factory):
+    """The path of a model of the digits 1, 5 and 7 saved by ``skmlp train
+    --save`` (the sample, a tiny network, two epochs)."""
+    import contextlib
+    import io
+
+    from skmlp.cli import main
+
+    folder = tmp_path_factory.mktemp("saved_model")
+    path = folder / "model.joblib"
+    with contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        status = main(["train", "--sample", "--digits", "1", "5", "7", "--hidden",
+                       "16", "--epochs", "2", "--seed", "0", "--out",
+                       str(folder / "run"), "--save", str(path)])
+    assert status == 0
+    return path

@@ -24,7 +24,8 @@ def test_every_command_is_registered():
     parser = build_parser()
     [commands] = [action for action in parser._actions
                   if isinstance(action.choices, dict)]
-    assert list(commands.choices) == ["train", "grid", "pairs", "show", "bench"]
+    assert list(commands.choices) == ["train", "evaluate", "predict", "grid",
+                                      "pairs", "show", "bench"]
 
 
 @pytest.mark.parametrize(
@@ -32,8 +33,31 @@ def test_every_command_is_registered():
     [
         (["train", "--digits", "1", "10"], "'10' is not a digit from 0 to 9"),
         (["train", "--digits", "-1", "5"], "is not a digit from 0 to 9"),
-        (["train", "--digits", "3", "3"], "the two digits must differ"),
-        (["train", "--digits", "3"], "expected 2 arguments"),
+        (["train", "--digits", "3", "3"], "the digits must differ; got 3 2 times"),
+        (["train", "--digits", "1", "5", "1"], "the digits must differ"),
+        (["train", "--digits", "3"], "give two or more digits, or 'all'"),
+        (["train", "--digits"], "expected at least one argument"),
+        (["train", "--digits", "all", "3"], "'all' stands alone"),
+        (["train", "--digits", "1", "x"], "'x' is not a digit from 0 to 9"),
+        (["train", "--solver", "lbfgs"], "invalid choice: 'lbfgs'"),
+        (["train", "--learning-rate", "adaptive"], "invalid choice: 'adaptive'"),
+        (["train", "--init", "normal"], "invalid choice: 'normal'"),
+        (["train", "--activation", "softmax"], "invalid choice: 'softmax'"),
+        (["train", "--loss", "hinge"], "invalid choice: 'hinge'"),
+        (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
+        (["train", "--momentum", "1"], "'1' is not a number in [0, 1) for momentum"),
+        (["train", "--momentum", "-0.1"], "is not a number in [0, 1) for momentum"),
+        (["train", "--momentum", "nan"], "'nan' is not a number in [0, 1)"),
+        (["train", "--alpha", "-1"], "'-1' is not a number in [0, inf) for alpha"),
+        (["train", "--alpha", "inf"], "'inf' is not a number in [0, inf)"),
+        (["train", "--early-stopping", "yes"], "unrecognized arguments: yes"),
+        (["grid", "--solver", "sgd", "adam"], "unrecognized arguments: adam"),
+        (["grid", "--momentum", "0.9", "1.5"], "'1.5' is not a number in [0, 1)"),
+        (["grid", "--digits", "2", "2"], "the digits must differ"),
+        (["pairs", "--solver", "newton"], "invalid choice: 'newton'"),
+        (["evaluate"], "required: MODEL"),
+        (["evaluate", "m.joblib", "--digits", "12"], "'12' is not a digit"),
+        (["predict", "m.joblib"], "required: IMAGES"),
         (["train", "--hidden", "500,abc"], "'500,abc' is not a list of layer sizes"),
         (["train", "--hidden", "500,,250"], "is not a list of layer sizes"),
         (["train", "--hidden", "0"], "'0' is not a list of layer sizes"),

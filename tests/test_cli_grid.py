@@ -35,7 +35,8 @@ def test_grid(run_cli, tmp_path):
     assert float(best["mean_test_score"]) == max(
         float(row["mean_test_score"]) for row in rows)
     # The table lists the candidates best first.
-    table = re.findall(r"^\s*(\d)\s+(0\.0?01)\s+([\d,]+)\s+1\s+([\d.]+)", stdout, re.M)
+    # Columns: rank, hidden_layers, eta, epochs, then the scores.
+    table = re.findall(r"^\s*(\d)\s+([\d,]+)\s+(0\.0?01)\s+1\s+([\d.]+)", stdout, re.M)
     assert len(table) == 4
     scores = [float(score) for *_, score in table]
     assert scores == sorted(scores, reverse=True)
@@ -112,3 +113,25 @@ def test_dask_failures_are_one_line(run_cli, tmp_path, monkeypatch, failure):
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
     expected = "no Dask scheduler answers" if failure == "unreachable" else "died"
     assert expected in stderr
+
+
+def test_grid_axes_and_fixed_options_reach_the_search(run_cli, tmp_path):
+    status, stdout, _ = run_cli(
+        "grid", "--sample", "--digits", "0", "1", "2", "--hidden", "8",
+        "--epochs", "1", "--alpha", "0", "0.001", "--momentum", "0.5",
+        "--solver", "sgd", "--learning-rate", "constant", "--eta", "0.001",
+        "--early-stopping", "--engine", "reference", "--cv", "2", "--seed", "0",
+        "--out", tmp_path)
+    assert status == 0
+    assert stdout.startswith("digits 0, 1, 2 from")
+    report = _read_json(tmp_path / "grid.json")
+    assert report["param_grid"] == {"hidden_layers": [[8]], "eta": [0.001],
+                                    "epochs": [1], "momentum": [0.5],
+                                    "alpha": [0.0, 0.001]}
+    assert report["fixed"] == {"solver": "sgd", "learning_rate": "constant",
+                               "early_stopping": True, "engine": "reference",
+                               "random_state": 0}
+    rows = _read_csv(tmp_path / "cv_results.csv")
+    assert {row["alpha"] for row in rows} == {"0.0", "0.001"}
+    # Three classes: the test accuracy is over their 300 test images.
+    assert report["data"]["n_test"] == 300

@@ -74,3 +74,16 @@ def test_ctrl_c_during_pairs_reports_the_pairs_done(run_cli, tmp_path,
     assert [row["pair"] for row in _read_csv(tmp_path / "pairs.csv")] == ["1-5"]
     assert _read_json(tmp_path / "pairs.json")["interrupted"] is True
     assert "Mean over 1 pair(s)" in stdout
+
+
+def test_classifier_options_reach_every_pair(run_cli, tmp_path):
+    status, _, _ = run_cli("pairs", "--sample", "--pairs", "1-7", *TINY,
+                           "--solver", "sgd", "--learning-rate", "constant",
+                           "--eta", "0.001", "--init", "glorot",
+                           "--activation", "sigmoid", "--out", tmp_path)
+    assert status == 0
+    parameters = _read_json(tmp_path / "pairs.json")["parameters"]
+    expected = {"solver": "sgd", "learning_rate": "constant", "eta": 0.001,
+                "init": "glorot", "activation": "sigmoid"}
+    assert {name: parameters["given"][name] for name in expected} == expected
+    assert {name: parameters["classifier"][name] for name in expected} == expected

@@ -14,7 +14,8 @@ import pytest
 import skmlp
 import skmlp.nn.fast
 from skmlp import ScratchMLPClassifier, load_mnist_sample
-from skmlp.cli import EXIT_INTERRUPTED
+from skmlp.cli import EXIT_INTERRUPTED, build_parser
+from skmlp.cli._options import MODEL_OPTIONS, classifier_params
 from skmlp.persistence import load
 
 TINY = ["--hidden", "8", "--epochs", "2"]
@@ -46,7 +47,8 @@ def test_train_smoke_on_the_sample(run_cli, tmp_path, assert_png):
     assert len(report["curves"]["cost"]) == len(report["curves"]["weight_change"]) == 2
     assert report["timings"]["fit_seconds"] > 0
     assert report["environment"]["versions"]["skmlp"] == skmlp.__version__
-    for name in ("training-curves.png", "confusion-matrix.png"):
+    for name in ("training-curves.png", "confusion-matrix.png",
+                 "misclassified.png", "first-layer-weights.png"):
         assert_png(out / name)
     # The saved pipeline predicts images directly, as accurately as reported.
     model = load(model_file)
@@ -64,6 +66,117 @@ def test_train_passes_only_the_options_given(run_cli, tmp_path):
     defaults = ScratchMLPClassifier().get_params()
     for name in ("eta", "batch_size", "solver", "random_state"):
         assert parameters["classifier"][name] == defaults[name]
+
+
+def test_every_classifier_option_reaches_the_model(run_cli, tmp_path):
+    model_file = tmp_path / "model.joblib"
+    status, stdout, _ = run_cli(
+        "train", "--sample", "--hidden", "8", "--epochs", "2", "--seed", "3",
+        "--solver", "sgd", "--learning-rate", "constant", "--eta", "0.002",
+        "--batch-size", "50", "--momentum", "0.5", "--alpha", "0.001",
+        "--init", "glorot", "--activation", "tanh", "--loss", "log_loss",
+        "--early-stopping", "--engine", "reference",
+        "--out", tmp_path, "--save", model_file)
+    assert status == 0
+    expected = {"hidden_layers": (8,), "epochs": 2, "random_state": 3,
+                "solver": "sgd", "learning_rate": "constant", "eta": 0.002,
+                "batch_size": 50, "momentum": 0.5, "alpha": 0.001,
+                "init": "glorot", "activation": "tanh", "loss": "log_loss",
+                "early_stopping": True, "engine": "reference"}
+    params = load(model_file)[-1].get_params()
+    assert {name: params[name] for name in expected} == expected
+    given = _read_json(tmp_path / "run.json")["parameters"]["given"]
+    assert given == {**expected, "hidden_layers": [8]}
+    # Early stopping held out a validation set and scored it every epoch.
+    assert len(load(model_file)[-1].validation_scores_) == 2
+    assert "solver='sgd'" in stdout
+
+
+def test_options_not_given_keep_the_defaults_even_flags():
+    args = build_parser().parse_args(["train"])
+    assert classifier_params(args) == {}
+    args = build_parser().parse_args(["train", "--early-stopping"])
+    assert classifier_params(args) == {"early_stopping": True}
+
+
+def test_choices_come_from_the_classifier():
+    # The command line offers what _parameter_constraints allows, no more.
+    constraints = ScratchMLPClassifier._parameter_constraints
+    for option in MODEL_OPTIONS:
+        if option.choices is not None:
+            [allowed] = [c.options for c in constraints[option.param]
+                         if hasattr(c, "options") and isinstance(c.options, set)]
+            assert set(option.choices) == allowed, option.param
+    params = set(ScratchMLPClassifier().get_params())
+    assert {option.param for option in MODEL_OPTIONS} <= params
+
+
+def test_the_notebook_configuration_collapses_with_one_warning_line(run_cli,
+                                                                    tmp_path):
+    # The notebook's settings, one command; on the sample, seed 0 collapses.
+    status, stdout, stderr = run_cli(
+        "train", "--sample", "--digits", "1", "5", "--solver", "sgd",
+        "--learning-rate", "constant", "--eta", "0.01", "--batch-size", "1000",
+        "--init", "uniform", "--seed", "0", "--out", tmp_path)
+    assert status == 0
+    [line] = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert line.startswith("warning: ScratchMLPClassifier collapsed to predicting "
+                           "the single class")
+    assert "eta=0.01" in line
+    assert "Traceback" not in stderr
+    assert "Test accuracy: 50.00 %" in stdout  # one class of two halves
+    params = _read_json(tmp_path / "run.json")["parameters"]["classifier"]
+    assert (params["solver"], params["learning_rate"], params["eta"],
+            params["batch_size"], params["init"]) == (
+        "sgd", "constant", 0.01, 1000, "uniform")
+
+
+def test_train_all_ten_digits(run_cli, tmp_path, assert_png):
+    status, stdout, _ = run_cli("train", "--sample", "--digits", "all",
+                                "--hidden", "16", "--epochs", "2", "--seed", "0",
+                                "--out", tmp_path)
+    assert status == 0
+    assert stdout.startswith("all ten digits from the MNIST sample")
+    report = _read_json(tmp_path / "run.json")
+    assert report["digits"] == list(range(10))
+    assert report["data"] == {"source": report["data"]["source"],
+                              "n_train": 5000, "n_test": 1000}
+    matrix = np.array(report["confusion_matrix"]["matrix"])
+    assert report["confusion_matrix"]["labels"] == list(range(10))
+    assert matrix.shape == (10, 10) and matrix.sum() == 1000
+    assert (matrix.sum(axis=1) == 100).all()  # 100 test images per digit
+    assert np.trace(matrix) / 1000 == pytest.approx(report["accuracy"])
+    for label, row in enumerate(matrix):
+        cells = r"\s+".join(map(str, row))
+        assert re.search(rf"^\s*{label}\s+{cells}\s*$", stdout, re.M)
+    for name in ("training-curves.png", "confusion-matrix.png",
+                 "misclassified.png", "first-layer-weights.png"):
+        assert_png(tmp_path / name)
+
+
+def test_train_three_digits_in_increasing_order(run_cli, tmp_path):
+    status, stdout, _ = run_cli("train", "--sample", "--digits", "7", "1", "5",
+                                *TINY, "--out", tmp_path)
+    assert status == 0
+    assert stdout.startswith("digits 1, 5, 7 from")
+    report = _read_json(tmp_path / "run.json")
+    assert report["digits"] == report["confusion_matrix"]["labels"] == [1, 5, 7]
+    assert report["data"]["n_test"] == 300
+
+
+def test_the_figures_of_the_weights_and_the_mistakes(run_cli, tmp_path):
+    from matplotlib.image import imread
+
+    status, _, _ = run_cli("train", "--sample", "--hidden", "100", "--epochs", "1",
+                           "--seed", "0", "--out", tmp_path)
+    assert status == 0
+    # 64 of the 100 units, in an 8 x 8 grid of tiles: a large, square figure.
+    weights = imread(tmp_path / "first-layer-weights.png")
+    assert min(weights.shape[:2]) > 500
+    assert weights.std() > 0.05  # not a blank picture
+    mistakes = imread(tmp_path / "misclassified.png")
+    assert mistakes.shape[1] > 800 and mistakes.shape[0] > 150
+    assert mistakes.std() > 0.05
 
 
 def test_train_smoke_on_full_mnist(run_cli, tmp_path, mnist_full_path):

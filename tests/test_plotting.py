@@ -202,6 +202,21 @@ def test_first_layer_weights_one_labelled_tile_per_unit(fitted):
     assert mosaic[30:38, 20:28].mask.all()  # the ninth tile is empty
 
 
+def test_first_layer_weights_blank_cells_hold_zeros(fitted):
+    # Uninitialised memory under the mask (np.ma.masked_all) made matplotlib
+    # overflow while scaling colours; fill freed memory with huge values first.
+    for _ in range(20):
+        del_me = np.full((3 * 8 + 2 * 7, 3 * 8 + 2 * 2), 1e308)
+        del del_me
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ax = plot_first_layer_weights(fitted, image_shape=(8, 8))
+        ax.figure.canvas.draw()
+    mosaic = ax.images[0].get_array()
+    assert mosaic.mask.any()
+    assert np.all(mosaic.data[mosaic.mask] == 0)
+
+
 def test_first_layer_weights_share_a_symmetric_scale_with_a_colorbar(fitted):
     ax = plot_first_layer_weights(fitted, image_shape=(8, 8), n_units=3)
     vmin, vmax = ax.images[0].get_clim()

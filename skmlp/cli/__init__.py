@@ -3,6 +3,9 @@
 ::
 
     skmlp train --digits 1 5            # train, evaluate, plot, write run.json
+    skmlp train --digits all --save model.joblib   # the ten digits
+    skmlp evaluate model.joblib         # its test accuracy, confusion matrix
+    skmlp predict model.joblib images.npy --out labels.csv
     skmlp grid --eta 0.01 0.001 --batch-size 1000 1500 2000 \\
                --hidden 500,250 500,250,50 --cv 3 --n-jobs -1
     skmlp pairs                         # the notebook's pairs, beside its figures
@@ -16,10 +19,12 @@ on stderr and exit status 2 (1 for other failures); Ctrl-C stops the work,
 reports what was finished and exits with status 130; SIGTERM does the same
 and exits with status 143.  Also runs as ``python -m skmlp``.
 
-One module per command (:mod:`~skmlp.cli.train`, ``grid``, ``pairs``,
-``show``, ``bench``), each with ``add_parser(commands)`` and ``run(args)``;
-the argument types and shared options are in ``_options``, the output helpers
-in ``_output``, loading and fitting in ``_data``.
+One module per command (:mod:`~skmlp.cli.train`, ``evaluate``, ``predict``,
+``grid``, ``pairs``, ``show``, ``bench``), each with ``add_parser(commands)``
+and ``run(args)``; the argument types and shared options (the table of the
+classifier's options among them) are in ``_options``, the output helpers in
+``_output``, loading and fitting in ``_data``, loading a saved model in
+``_model``.
 """
 
 import contextlib
@@ -30,7 +35,7 @@ import warnings
 
 from .. import __version__
 from ..exceptions import TrainingInterrupted
-from . import bench, grid, pairs, show, train
+from . import bench, evaluate, grid, pairs, predict, show, train
 from ._options import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -52,7 +57,7 @@ __all__ = [
 ]
 
 #: The subcommands, in the order of ``skmlp --help``.
-COMMANDS = (train, grid, pairs, show, bench)
+COMMANDS = (train, evaluate, predict, grid, pairs, show, bench)
 
 
 def build_parser():

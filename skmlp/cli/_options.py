@@ -8,25 +8,21 @@ expected; the parser prints it on one line and exits with :data:`EXIT_USAGE`.
 import argparse
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..classifier import ScratchMLPClassifier
 from ..datasets import ENV_VAR
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
-# Command-line option -> ScratchMLPClassifier parameter.
-MODEL_OPTIONS = {
-    "hidden": "hidden_layers",
-    "eta": "eta",
-    "batch_size": "batch_size",
-    "epochs": "epochs",
-    "seed": "random_state",
-}
-
+ALL = "all"  # --digits all
+ALL_DIGITS = tuple(range(10))
 
 class CommandError(Exception):
     """A failure to report in one line, with the exit status to return."""
@@ -154,21 +150,50 @@ def pair(text):
     return d1, d2
 
 
-class _DigitPair(argparse.Action):
+def digit_or_all(text):
+    return ALL if text.lower() == ALL else digit(text)
+
+
+class _Digits(argparse.Action):
+    """``--digits 1 5``, ``--digits 1 5 7`` or ``--digits all``: two or more
+    different digits, stored in increasing order (the order of ``classes_``)."""
+
     def __call__(self, parser, namespace, values, option_string=None):
-        if values[0] == values[1]:
-            parser.error(f"argument {option_string}: the two digits must differ; "
-                         f"got {values[0]} twice")
-        setattr(namespace, self.dest, tuple(values))
+        if ALL in values:
+            if len(values) > 1:
+                parser.error(f"argument {option_string}: 'all' stands alone; "
+                             "give either digits or 'all'")
+            setattr(namespace, self.dest, ALL_DIGITS)
+            return
+        repeated = sorted({value for value in values if values.count(value) > 1})
+        if repeated:
+            parser.error(f"argument {option_string}: the digits must differ; got "
+                         f"{repeated[0]} {values.count(repeated[0])} times")
+        if len(values) < 2:
+            parser.error(f"argument {option_string}: give two or more digits, or "
+                         f"'all' for the ten; got only {values[0]}")
+        setattr(namespace, self.dest, tuple(sorted(values)))
 
 
 # ----------------------------------------------------------- shared options
 
 
+def digits_name(digits):
+    """``(1, 5)`` -> '1 vs 5'; ten digits -> 'all ten digits'; else 'digits 1, 5, 7'."""
+    if len(digits) == 2:
+        return f"{digits[0]} vs {digits[1]}"
+    if tuple(digits) == ALL_DIGITS:
+        return "all ten digits"
+    return "digits " + ", ".join(map(str, digits))
+
+
 def add_digits_argument(parser):
-    parser.add_argument("--digits", nargs=2, type=digit, action=_DigitPair,
-                        default=(1, 5), metavar=("D1", "D2"),
-                        help="the pair of digits (default: 1 5)")
+    parser.add_argument(
+        "--digits", nargs="+", type=digit_or_all, action=_Digits, default=(1, 5),
+        metavar="D",
+        help="two or more digits to tell apart, or 'all' for the ten "
+             "(default: 1 5)",
+    )
 
 
 def add_data_arguments(parser):
@@ -187,26 +212,151 @@ def add_data_arguments(parser):
     )
 
 
+# ----------------------------------------------- the classifier's options
+
+_CONSTRAINTS = ScratchMLPClassifier._parameter_constraints
+_DEFAULTS = ScratchMLPClassifier().get_params()
+
+
+def choices_of(param):
+    """The string values ScratchMLPClassifier allows for ``param``, sorted."""
+    for constraint in _CONSTRAINTS[param]:
+        if isinstance(constraint, StrOptions):
+            return sorted(constraint.options)
+    raise ValueError(f"ScratchMLPClassifier's {param} takes no strings")
+
+
+def _interval_text(interval):
+    left = "-inf" if interval.left is None else f"{interval.left:g}"
+    right = "inf" if interval.right is None else f"{interval.right:g}"
+    opening = "[" if interval.closed in ("left", "both") else "("
+    closing = "]" if interval.closed in ("right", "both") else ")"
+    return f"{opening}{left}, {right}{closing}"
+
+
+def number_in_range(param):
+    """The type of an option whose value must satisfy the Interval of
+    ScratchMLPClassifier's ``param``: '1' is not a momentum in [0, 1)."""
+    [interval] = [constraint for constraint in _CONSTRAINTS[param]
+                  if isinstance(constraint, Interval)]
+    what = f"a number in {_interval_text(interval)} for {param}"
+
+    def convert(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = np.nan
+        if not (np.isfinite(value) and interval.is_satisfied_by(value)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return convert
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """One command-line option that sets one ScratchMLPClassifier parameter."""
+
+    dest: str  # argparse's name: --batch-size -> batch_size
+    param: str
+    help: str
+    type: object = None
+    metavar: str = None
+    choices: tuple = None
+    flag: bool = False  # an on/off switch, no value
+    axis: bool = False  # in ``skmlp grid``, several values make a grid axis
+
+    @property
+    def option(self):
+        return "--" + self.dest.replace("_", "-")
+
+
+def _choice(dest, help, *, axis=False):
+    choices = tuple(choices_of(dest))
+    return ModelOption(dest, dest, help, choices=choices, axis=axis,
+                       metavar="{" + ",".join(choices) + "}")
+
+
+#: The command line's names of ScratchMLPClassifier's parameters.  Choices and
+#: ranges come from the classifier's ``_parameter_constraints``, so that the
+#: command cannot accept what the estimator refuses.  The grid axes are the
+#: options whose values compare fairly at one setting of the others; solver,
+#: learning-rate and loss change what eta means, so a grid over them with one
+#: eta would compare unlike things: they take one value in ``skmlp grid``.
+MODEL_OPTIONS = (
+    ModelOption("hidden", "hidden_layers", "hidden-layer sizes", type=layers,
+                axis=True),
+    ModelOption("eta", "eta", "learning rate (step size)", type=positive_float,
+                metavar="F", axis=True),
+    ModelOption("batch_size", "batch_size", "samples per mini-batch",
+                type=positive_int, metavar="N", axis=True),
+    ModelOption("epochs", "epochs", "passes over the training data",
+                type=positive_int, metavar="N", axis=True),
+    _choice("solver", "'sgd': the notebook's W <- W - eta dC/dW (plus "
+                      "--momentum); 'adam': Adam with step size eta"),
+    _choice("learning_rate", "schedule of eta over the epochs: 'constant' (the "
+                             "notebook's) or 'cosine', annealed towards 0"),
+    ModelOption("momentum", "momentum", "momentum of --solver sgd, in [0, 1)",
+                type=number_in_range("momentum"), metavar="F", axis=True),
+    ModelOption("alpha", "alpha", "strength of the L2 penalty on the weights, "
+                                  ">= 0", type=number_in_range("alpha"),
+                metavar="F", axis=True),
+    _choice("init", "weight initialisation: 'uniform' is the notebook's "
+                    "U[-1, 1]; 'auto' is He for ReLU layers, Glorot elsewhere",
+            axis=True),
+    _choice("activation", "activation of the hidden layers", axis=True),
+    _choice("loss", "'squared_error': the notebook's 1/2 sum (y_hat - y)^2; "
+                    "'log_loss': the cross-entropy"),
+    ModelOption("early_stopping", "early_stopping",
+                "hold out 10%% of the training images and stop when their "
+                "accuracy stops improving; keep the best epoch", flag=True),
+    _choice("engine", "'reference': the lecture's formulas written plainly; "
+                      "'fast': the same numbers within rounding, faster"),
+)
+
+#: Command-line option (argparse's name) -> ScratchMLPClassifier parameter.
+PARAMETER_OF = {option.dest: option.param for option in MODEL_OPTIONS}
+PARAMETER_OF["seed"] = "random_state"  # added by each command, with its own help
+
+
+def _default_text(option):
+    default = _DEFAULTS[option.param]
+    if option.flag:
+        return "off" if not default else "on"
+    if isinstance(default, tuple):
+        return " ".join(map(str, default))
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
 def add_model_arguments(parser, *, grid=False):
-    """ScratchMLPClassifier's options; with ``grid``, several values each."""
+    """ScratchMLPClassifier's options; with ``grid``, several values for the
+    grid axes."""
     group = parser.add_argument_group(
         "classifier", "ScratchMLPClassifier's parameters; those not given keep "
-                      "its defaults" + ("; several values make a grid" if grid else "")
+                      "its defaults" + ("; several values of an option marked "
+                                        "'grid axis' make a grid" if grid else "")
     )
-    many = {"nargs": "+"} if grid else {}
-    if grid:
-        group.add_argument("--hidden", nargs="+", type=layers, metavar="N,N",
-                           help="hidden-layer sizes, one comma-separated list "
-                                "per candidate, e.g. 500,250 500,250,50")
-    else:
-        group.add_argument("--hidden", nargs="+", type=layers, metavar="N",
-                           help="hidden-layer sizes, e.g. 500 250")
-    group.add_argument("--eta", type=positive_float, metavar="F", **many,
-                       help="learning rate")
-    group.add_argument("--batch-size", type=positive_int, metavar="N", **many,
-                       help="samples per mini-batch")
-    group.add_argument("--epochs", type=positive_int, metavar="N", **many,
-                       help="passes over the training data")
+    for option in MODEL_OPTIONS:
+        many = grid and option.axis
+        help = f"{option.help} (default: {_default_text(option)})"
+        if many:
+            help += "; grid axis"
+        if option.flag:
+            group.add_argument(option.option, dest=option.dest, action="store_true",
+                               default=None, help=help)
+        elif option.dest == "hidden":
+            if grid:
+                group.add_argument(
+                    "--hidden", nargs="+", type=layers, metavar="N,N",
+                    help=f"{help}: one comma-separated list per candidate, "
+                         "e.g. 500,250 500,250,50")
+            else:
+                group.add_argument("--hidden", nargs="+", type=layers, metavar="N",
+                                   help=f"{help}, e.g. 500 250")
+        else:
+            group.add_argument(option.option, dest=option.dest, type=option.type,
+                               choices=option.choices, metavar=option.metavar,
+                               nargs="+" if many else None, help=help)
     return group
 
 
@@ -217,16 +367,22 @@ def add_out_argument(parser, writes):
     )
 
 
+def n_outputs(digits):
+    """Output units of a network for these digits: 1 for two, else one each."""
+    return 1 if len(digits) == 2 else len(digits)
+
+
 def classifier_params(args):
     """The classifier parameters given on the command line, and only those."""
     params = {}
-    for option, param in MODEL_OPTIONS.items():
+    for option, param in PARAMETER_OF.items():
         value = getattr(args, option, None)
         if value is None:
             continue
         if option == "hidden":  # --hidden 500 250 and --hidden 500,250 alike
             value = tuple(size for sizes in value for size in sizes)
-            check_network_size(value)
+            check_network_size(value, n_outputs=n_outputs(
+                getattr(args, "digits", (0, 1))))
         params[param] = value
     return params
 

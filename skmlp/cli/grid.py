@@ -1,4 +1,5 @@
-"""``skmlp grid``: GridSearchCV over the pipeline on one pair, locally or on Dask."""
+"""``skmlp grid``: GridSearchCV over the pipeline on two or more digits, locally
+or on Dask."""
 
 import contextlib
 import csv
@@ -22,8 +23,10 @@ from ._options import (
     add_model_arguments,
     add_out_argument,
     check_network_size,
+    digits_name,
     int_at_least,
     n_jobs,
+    n_outputs,
     one_line,
     positive_int,
     scheduler_address,
@@ -44,9 +47,9 @@ _STEP = "scratchmlpclassifier__"  # make_pipeline's name of the classifier step
 
 def add_parser(commands):
     parser = commands.add_parser(
-        "grid", help="grid search with cross-validation on one pair",
+        "grid", help="grid search with cross-validation on two or more digits",
         description="GridSearchCV over make_pipeline(ImageVectorizer(), "
-                    "ScratchMLPClassifier()) on a pair of digits: a ranked "
+                    "ScratchMLPClassifier()) on two or more digits: a ranked "
                     "table of the candidates, the test accuracy of the best "
                     "one refitted, and cv_results.csv.",
     )
@@ -88,23 +91,18 @@ def run(args):
     start = time.perf_counter()
     check_out(args)  # before the work, not after
     for hidden_layers in args.hidden or ():
-        check_network_size(hidden_layers)
+        check_network_size(hidden_layers, n_outputs=n_outputs(args.digits))
+    param_grid, fixed = _grid(args)
     data, source = load_data(args)
     out = output_dir(args)
     X_train, y_train, X_test, y_test = select(data, args.digits)
-    fixed = {"random_state": args.seed} if args.seed is not None else {}
-    param_grid = {
-        _STEP + MODEL_OPTIONS[option]: values
-        for option in ("eta", "batch_size", "hidden", "epochs")
-        if (values := getattr(args, option)) is not None
-    }
     search = GridSearchCV(
         make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**fixed)),
         param_grid, cv=args.cv, n_jobs=args.n_jobs, verbose=3,
     )
-    d1, d2 = args.digits
-    print(f"{d1} vs {d2} from {source}: {len(y_train)} training and {len(y_test)} "
-          f"test images")
+    print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
+          f"{len(y_test)} test images; "
+          f"{one_line(repr(ScratchMLPClassifier(**fixed)))} and the grid")
     try:
         with contextlib.ExitStack() as stack:
             try:
@@ -155,6 +153,23 @@ def run(args):
     ))
     outputs.report()
     return 0
+
+
+def _grid(args):
+    """``(param_grid, fixed)``: the grid axes given (every one of their values
+    a candidate) and the other classifier parameters given."""
+    param_grid, fixed = {}, {}
+    for option in MODEL_OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None:
+            continue
+        if option.axis:
+            param_grid[_STEP + option.param] = value
+        else:
+            fixed[option.param] = value
+    if args.seed is not None:
+        fixed["random_state"] = args.seed
+    return param_grid, fixed
 
 
 def _fit_failure(exc):

@@ -17,6 +17,7 @@ from ._options import (
     add_model_arguments,
     add_out_argument,
     classifier_params,
+    one_line,
     pair,
     seed,
 )
@@ -76,7 +77,8 @@ def run(args):
     params = classifier_params(args)
     data, source = load_data(args)
     out = output_dir(args)
-    print(f"{len(pairs)} pair(s) from {source}; {ScratchMLPClassifier(**params)!r}")
+    print(f"{len(pairs)} pair(s) from {source}; "
+          f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
     results, stopped_at = [], None
     progress = tqdm(pairs, desc="Pairs", unit="pair")

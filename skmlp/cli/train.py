@@ -1,4 +1,5 @@
-"""``skmlp train``: train on one pair, evaluate, plot the notebook's curves."""
+"""``skmlp train``: train on two or more digits, evaluate, plot the notebook's
+curves, the first layer's weights and the mistakes."""
 
 import sys
 import time
@@ -18,6 +19,8 @@ from ._options import (
     add_model_arguments,
     add_out_argument,
     classifier_params,
+    digits_name,
+    one_line,
     seed,
 )
 from ._output import (
@@ -32,14 +35,18 @@ from ._output import (
 )
 from ._paths import check_model_file
 
+MISTAKES_SHOWN = 20  # in misclassified.png
+WEIGHTS_SHOWN = 64  # first-layer units in first-layer-weights.png
+
 
 def add_parser(commands):
     parser = commands.add_parser(
-        "train", help="train on one pair, evaluate, plot the training curves",
-        description="Train ScratchMLPClassifier on a pair of MNIST digits with a "
-                    "progress bar, print the test accuracy and the confusion "
-                    "matrix, and write training-curves.png, confusion-matrix.png "
-                    "and run.json.",
+        "train", help="train on two or more digits, evaluate, plot",
+        description="Train ScratchMLPClassifier on two or more MNIST digits (all "
+                    "ten with --digits all) with a progress bar, print the test "
+                    "accuracy and the confusion matrix, and write "
+                    "training-curves.png, confusion-matrix.png, "
+                    "misclassified.png, first-layer-weights.png and run.json.",
     )
     add_digits_argument(parser)
     group = add_model_arguments(parser)
@@ -66,9 +73,9 @@ def run(args):
     load_seconds = time.perf_counter() - start
     model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
     clf = model[-1]
-    d1, d2 = args.digits
-    print(f"{d1} vs {d2} from {source}: {len(y_train)} training and {len(y_test)} "
-          f"test images; {ScratchMLPClassifier(**params)!r}")
+    print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
+          f"{len(y_test)} test images; "
+          f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
     fit_seconds, interrupted = fit(model, X_train, y_train)
     n_iter = n_epochs_run(clf)
@@ -92,7 +99,8 @@ def run(args):
     print(_confusion_text(clf.classes_, matrix))
 
     outputs = Outputs()  # a file that cannot be written does not stop the others
-    _figures(outputs, out, model, matrix)
+    _figures(outputs, out, model, matrix, X_test, y_test,
+             n_mistakes=int(np.sum(y_pred != y_test)))
     if args.save is not None and not interrupted:
         from ..persistence import save
 
@@ -137,18 +145,37 @@ def _confusion_text(labels, matrix):
                            zip(labels, matrix, strict=True)])
 
 
-def _figures(outputs, out, model, matrix):
+def _figures(outputs, out, model, matrix, X_test, y_test, n_mistakes):
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    from ..plotting import plot_training_curves
+    from ..plotting import (
+        plot_first_layer_weights,
+        plot_training_curves,
+        show_misclassified,
+    )
 
     clf = model[-1]
+    name = digits_name(clf.classes_)
     fig = figure(figsize=(10, 3.8))
     plot_training_curves(clf, axes=fig.subplots(1, 2), log=True)
-    fig.suptitle(f"Training of {clf.classes_[0]} vs {clf.classes_[1]}")
+    fig.suptitle(f"Training of {name}")
     outputs.write(out / "training-curves.png", fig.savefig, dpi=100)
-    fig = figure(figsize=(4.5, 3.8))
+    # A cell per pair of classes: the figure grows with their number.
+    side = max(4.5, 0.55 * len(clf.classes_) + 1.5)
+    fig = figure(figsize=(side, side - 0.7))
     ConfusionMatrixDisplay(matrix, display_labels=clf.classes_).plot(
         ax=fig.subplots(), cmap="Blues", values_format="d"
     )
     outputs.write(out / "confusion-matrix.png", fig.savefig, dpi=100)
+    n_shown = min(MISTAKES_SHOWN, n_mistakes)
+    rows = max(1, -(-n_shown // 5))
+    fig = figure(figsize=(10.5, 1.9 * rows + 0.9))
+    show_misclassified(model, X_test, y_test, n=MISTAKES_SHOWN, ncols=5,
+                       ax=fig.subplots())
+    fig.suptitle(f"Test images of {name} that the model gets wrong")
+    outputs.write(out / "misclassified.png", fig.savefig, dpi=100)
+    fig = figure(figsize=(9, 8))
+    plot_first_layer_weights(model, n_units=min(WEIGHTS_SHOWN, clf.coefs_[0].shape[1]),
+                             ax=fig.subplots())
+    fig.suptitle(f"First-layer weights of {name}, one tile per hidden unit")
+    outputs.write(out / "first-layer-weights.png", fig.savefig, dpi=100)
