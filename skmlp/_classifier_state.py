@@ -38,7 +38,7 @@ FITTED = (
 
 # Parameters that skmlp 0.1.0's first models did not have, with their defaults:
 # a state saved without them loads as if it had been saved with them.
-ADDED_PARAMETERS = {"engine": "fast"}
+ADDED_PARAMETERS = {"engine": "fast", "dropout": 0.0}
 
 
 def derived_attributes(n_classes, n_hidden_layers):

@@ -75,13 +75,16 @@ def validation_split(clf, X, targets, y_index, sample_weight):
     return split
 
 
-def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
+def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
+          dropout=None):
     """Run up to ``epochs`` epochs of ``clf.engine`` on ``clf``'s weights.
 
     Records the curves, stops by scikit-learn's rule (``tol``,
     ``n_iter_no_change``; on ``validation = (X, y_index, sample_weight)``
     with ``early_stopping``), rolls back an interrupted or diverged epoch and
-    keeps the best epoch's weights with early stopping.
+    keeps the best epoch's weights with early stopping.  ``dropout`` (the
+    rate of each hidden layer, or None) draws its masks in epoch ``e`` from
+    the seed ``(clf._seed, e, 1)``.
     """
     engine, net = ENGINES[clf.engine], clf._network()
     batch_size = min(clf.batch_size, X.shape[0])
@@ -101,6 +104,9 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
         if clf.shuffle:
             rng = np.random.default_rng([clf._seed, clf._epochs_done])
             order = rng.permutation(X.shape[0])
+        masks_rng = None
+        if dropout is not None:
+            masks_rng = np.random.default_rng([clf._seed, clf._epochs_done, 1])
         # Weights and optimiser state, so that a later fit resumes exactly.
         last_good = snapshot(clf)
         try:
@@ -111,6 +117,7 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
                     eta=reference.scheduled_eta(clf.learning_rate, clf.eta, epoch,
                                                 epochs),
                     momentum=clf.momentum, batch_size=batch_size, order=order,
+                    dropout=dropout, rng=masks_rng,
                 )
         except KeyboardInterrupt:
             # Roll back, warn, and let the interruption stop the caller too

@@ -6,7 +6,7 @@ remedies its messages leave out, chosen by testing the data, never by
 matching their wording.  Nothing here mutates what the caller passed.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -122,6 +122,25 @@ def checked_hidden_layers(value):
             f"such as (500, 250); got {value!r}."
         )
     return tuple(int(h) for h in layers.ravel())
+
+
+def checked_dropout(value, n_hidden_layers):
+    """The ``dropout`` parameter as one rate per hidden layer, or None for no
+    dropout at all; a clear error for anything else."""
+    rates = np.atleast_1d(np.asarray(value, dtype=object)).ravel()
+    if np.ndim(value) == 0:
+        rates = np.repeat(rates, n_hidden_layers)
+    good = np.ndim(value) <= 1 and len(rates) == n_hidden_layers and all(
+        isinstance(p, Real) and not isinstance(p, bool | np.bool_) and 0 <= p < 1
+        for p in rates
+    )
+    if not good:
+        raise ValueError(
+            "dropout must be a float in [0, 1) or a tuple with one such value "
+            f"per hidden layer ({n_hidden_layers} here), e.g. 0.2; got {value!r}."
+        )
+    rates = tuple(float(p) for p in rates)
+    return None if not any(rates) else rates
 
 
 def checked_sample_weight(sample_weight, X):

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _classifier_state, _stamp, _training, _validation
+from . import _classifier_state, _predicting, _stamp, _training, _validation
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
@@ -64,6 +64,14 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     alpha : float, default=0.0
         Strength of the L2 penalty ``alpha / 2 * sum ||W||^2`` added to the
         cost of every batch (biases are not penalised).
+    dropout : float or tuple of float, default=0.0
+        Share of each hidden layer's units dropped in training, in [0, 1): one
+        value for every hidden layer, or a tuple with one per hidden layer.
+        Inverted dropout: in each batch every unit is dropped with that
+        probability and the kept ones are scaled by ``1 / (1 - p)``, so that
+        prediction uses all units unscaled.  The masks are seeded by
+        ``random_state``; 0 trains without dropout.  ``loss_curve_`` is the
+        cost with the units dropped.
     init : {'auto', 'he', 'glorot', 'uniform'}, default='auto'
         Weight initialisation.  'uniform' is the notebook's U[-1, 1] (weights
         and biases), kept to reproduce it: with 784 inputs it saturates the
@@ -175,6 +183,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
@@ -203,6 +212,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         epochs=20,
         momentum=0.0,
         alpha=0.0,
+        dropout=0.0,
         init="auto",
         shuffle=True,
         early_stopping=False,
@@ -224,6 +234,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.momentum = momentum
         self.alpha = alpha
+        self.dropout = dropout
         self.init = init
         self.shuffle = shuffle
         self.early_stopping = early_stopping
@@ -291,6 +302,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
         hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
+        dropout = _validation.checked_dropout(self.dropout, len(hidden_layers))
         X, y = _validation.validate(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
             accept_sparse=_validation.ACCEPT_SPARSE,
@@ -334,7 +346,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         if not incremental:
             self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
         _training.train(self, X, targets, sample_weight, epochs, early_stopping,
-                        (X_val, y_val, sw_val) if early_stopping else None)
+                        (X_val, y_val, sw_val) if early_stopping else None,
+                        dropout=dropout)
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
@@ -378,38 +391,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _forward(self, X):
         """Output probabilities of the network, computed in chunks of rows."""
-        n = X.shape[0]
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
-        engine, net = _training.ENGINES[self.engine], self._network()
-        # Overflow is handled below, row by row: no RuntimeWarnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, _PREDICT_CHUNK):
-                stop = min(start + _PREDICT_CHUNK, n)
-                proba[start:stop] = _training.network_output(
-                    engine, net, self.coefs_, self.intercepts_, X[start:stop]
-                )
-            # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
-            # float32 rows get a second try in float64, which has room to spare.
-            bad = ~np.isfinite(proba).all(axis=1)
-            if bad.any() and dtype != np.float64:
-                proba[bad] = engine.feedforward(
-                    net,
-                    [W.astype(np.float64) for W in self.coefs_],
-                    [b.astype(np.float64) for b in self.intercepts_],
-                    X[bad].astype(np.float64),
-                )[-1]
-                bad = ~np.isfinite(proba).all(axis=1)
-        if bad.any():
-            largest_weight = max(float(np.abs(W).max()) for W in self.coefs_)
-            raise ValueError(
-                f"The network's activations overflowed on {bad.sum()} sample(s) "
-                f"of X (largest |x| {np.abs(X[bad]).max():.3g}, largest |weight| "
-                f"{largest_weight:.3g}). Scale the features first, e.g. with "
-                "sklearn.preprocessing.StandardScaler; huge weights mean that "
-                f"training nearly diverged: use a smaller eta than {self.eta}."
-            )
-        return proba
+        return _predicting.forward(self, X, _PREDICT_CHUNK)
 
     def _validated_X(self, X):
         check_is_fitted(self)
