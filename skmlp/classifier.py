@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -64,6 +63,16 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     alpha : float, default=0.0
         Strength of the L2 penalty ``alpha / 2 * sum ||W||^2`` added to the
         cost of every batch (biases are not penalised).
+    class_weight : dict, 'balanced' or None, default=None
+        Weight of each class in the cost, as in scikit-learn's linear models:
+        a dict ``{label: weight}`` (classes not in it weigh 1), or 'balanced'
+        for ``n_samples / (n_classes * np.bincount(y))``.  The weights
+        multiply ``sample_weight``: fitting with them is fitting with
+        ``sample_weight * compute_sample_weight(class_weight, y)``.  With
+        early stopping they are computed on and applied to the training part
+        only (the validation part is scored by ``sample_weight`` alone).
+        ``partial_fit`` takes a dict and refuses 'balanced', as
+        ``SGDClassifier`` does.
     dropout : float or tuple of float, default=0.0
         Share of each hidden layer's units dropped in training, in [0, 1): one
         value for every hidden layer, or a tuple with one per hidden layer.
@@ -148,6 +157,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         Lowest value of ``loss_curve_``; None with early stopping.
     validation_scores_ : list of float or None
         Validation accuracy per epoch with early stopping, else None.
+    validation_loss_curve_ : list of float or None
+        With early stopping, the cost of the validation part per epoch, in the
+        units of ``loss_curve_`` (its summed cost, with the current weights
+        and no dropout, divided by its total sample weight), beside
+        ``validation_scores_``; else None.
     best_validation_score_ : float or None
         Best validation accuracy with early stopping, else None.
 
@@ -183,6 +197,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
         "shuffle": ["boolean"],
@@ -212,6 +227,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         epochs=20,
         momentum=0.0,
         alpha=0.0,
+        class_weight=None,
         dropout=0.0,
         init="auto",
         shuffle=True,
@@ -234,6 +250,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.momentum = momentum
         self.alpha = alpha
+        self.class_weight = class_weight
         self.dropout = dropout
         self.init = init
         self.shuffle = shuffle
@@ -261,10 +278,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.  Only their ratios
-            count: they are scaled to mean 1 over the training samples (those
-            left for training with ``early_stopping``), so that ``eta`` means
-            what it means without weights.
+            Non-negative weight of each sample in the cost, multiplied by
+            ``class_weight``'s.  Only their ratios count: they are scaled to
+            mean 1 over the training samples (those left for training with
+            ``early_stopping``), so that ``eta`` means what it means without
+            weights.
 
         Returns
         -------
@@ -288,15 +306,16 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             All the classes that ``y`` can hold, at least 2.  Required on the
             first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost, scaled to mean 1
-            over this call's samples.
+            Non-negative weight of each sample in the cost, multiplied by
+            ``class_weight``'s and scaled to mean 1 over this call's samples.
 
         Returns
         -------
         self : ScratchMLPClassifier
             The updated estimator.
         """
-        _validation.check_partial_fit(self.early_stopping, classes)
+        _validation.check_partial_fit(self.early_stopping, classes,
+                                      self.class_weight)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
@@ -319,7 +338,12 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"got only one class: {self.classes_[0]!r}."
             )
         y_index = _validation.encode(self.classes_, y)
-        sample_weight = _validation.checked_sample_weight(sample_weight, X)
+        early_stopping = self.early_stopping and not incremental
+        # With early stopping, the class weights of the training part only.
+        row_weights = None if early_stopping else _validation.class_weights_of_rows(
+            self.class_weight, self.classes_, y_index)
+        sample_weight = _validation.checked_sample_weight(sample_weight, X,
+                                                          row_weights)
 
         if reset:
             self._initialize(hidden_layers, X.dtype)
@@ -334,11 +358,13 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             )
 
         targets = _validation.targets(len(self.classes_), y_index, X.dtype)
-        early_stopping = self.early_stopping and not incremental
         if early_stopping:
-            X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
+            X, X_val, targets, T_val, y_index, y_val, sample_weight, sw_val = (
                 _training.validation_split(self, X, targets, y_index, sample_weight)
             )
+            sample_weight = _validation.with_class_weights(
+                sample_weight, _validation.class_weights_of_rows(
+                    self.class_weight, self.classes_, y_index), X.dtype)
         sample_weight = _validation.mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
         if not hasattr(self, "_epochs_done"):  # saved before it was recorded
@@ -346,35 +372,15 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         if not incremental:
             self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
         _training.train(self, X, targets, sample_weight, epochs, early_stopping,
-                        (X_val, y_val, sw_val) if early_stopping else None,
+                        (X_val, y_val, sw_val, T_val) if early_stopping else None,
                         dropout=dropout)
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
 
     def _initialize(self, hidden_layers, dtype):
-        # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
-        derived = _classifier_state.derived_attributes(
-            len(self.classes_), len(hidden_layers)
-        )
-        for name, value in derived.items():
-            setattr(self, name, value)
-        layer_sizes = [self.n_features_in_, *hidden_layers, self.n_outputs_]
-        # One int seeds everything, so the fitted state holds only plain values;
-        # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        rng = np.random.default_rng(self._seed)
-        self.coefs_, self.intercepts_ = reference.init_params(
-            self._network(layer_sizes), self.init, rng, dtype
-        )
-        self.n_iter_ = 0
-        self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
-        self.loss_curve_ = []
-        self.weight_change_curve_ = []
-        self.best_loss_ = np.inf
-        self._no_improvement_count = 0
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        """Fresh weights and fitted attributes (see ``_training.initialize``)."""
+        _training.initialize(self, hidden_layers, dtype)
 
     def _network(self, layer_sizes=None):
         """The network's spec as the engines take it (by default the fitted
@@ -470,9 +476,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         state, saved_version = _stamp.read_stamped_state(
             type(self).__name__, state
         )
-        # Parameters added after a model was saved take their defaults.
-        for name, default in _classifier_state.ADDED_PARAMETERS.items():
-            state.setdefault(name, default)
+        # Parameters and attributes added after a model was saved.
+        _classifier_state.add_missing(state)
         _classifier_state.check_state(type(self), state, saved_version)
         super().__setstate__(state)
 
