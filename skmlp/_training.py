@@ -105,7 +105,7 @@ def validation_split(clf, X, targets, y_index, sample_weight):
 
 
 def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
-          dropout=None):
+          dropout=None, callbacks=None):
     """Run up to ``epochs`` epochs of ``clf.engine`` on ``clf``'s weights.
 
     Records the curves, stops by scikit-learn's rule (``tol``,
@@ -113,7 +113,8 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
     targets)`` with ``early_stopping``), rolls back an interrupted or diverged epoch and
     keeps the best epoch's weights with early stopping.  ``dropout`` (the
     rate of each hidden layer, or None) draws its masks in epoch ``e`` from
-    the seed ``(clf._seed, e, 1)``.
+    the seed ``(clf._seed, e, 1)``.  ``callbacks`` (a
+    ``_callbacks.FitCallbacks``) get each epoch as a task, and may stop.
     """
     engine, net = ENGINES[clf.engine], clf._network()
     batch_size = min(clf.batch_size, X.shape[0])
@@ -137,6 +138,8 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
         masks_rng = None
         if dropout is not None:
             masks_rng = np.random.default_rng([clf._seed, clf._epochs_done, 1])
+        if callbacks is not None:
+            callbacks.begin_epoch()
         # Weights and optimiser state, so that a later fit resumes exactly.
         last_good = snapshot(clf)
         try:
@@ -197,7 +200,8 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
         clf._no_improvement_count = (
             0 if improved else clf._no_improvement_count + 1
         )
-        if clf._no_improvement_count > clf.n_iter_no_change:
+        stop = callbacks is not None and callbacks.end_epoch()
+        if stop or clf._no_improvement_count > clf.n_iter_no_change:
             break
     progress.close()
     if early_stopping:

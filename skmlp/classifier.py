@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -12,14 +13,14 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _classifier_state, _predicting, _stamp, _training, _validation
+from . import _callbacks, _classifier_state, _predicting, _stamp, _training, _validation
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
 
 
-class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
+class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Multilayer perceptron classifier written from scratch in NumPy.
 
     The hidden layers use ``activation``; the output is one sigmoid unit for two
@@ -28,6 +29,12 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     **sum** over its samples, as in the course notebook this estimator grew
     from, so a learning rate ``eta`` keeps the notebook's meaning for
     ``solver='sgd'``.
+
+    scikit-learn's callbacks (``sklearn.callback``) are set with
+    :meth:`set_callbacks`, or propagated from a ``Pipeline`` or
+    ``GridSearchCV``: a fit is a task with one subtask per epoch, so that
+    ``ProgressBar()`` counts epochs and ``ScoringMonitor`` scores each; a
+    callback that asks to stop ends training after that epoch.
 
     Parameters
     ----------
@@ -338,6 +345,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"got only one class: {self.classes_[0]!r}."
             )
         y_index = _validation.encode(self.classes_, y)
+        X_all, sample_weight_in = X, sample_weight  # what callbacks score on
         early_stopping = self.early_stopping and not incremental
         # With early stopping, the class weights of the training part only.
         row_weights = None if early_stopping else _validation.class_weights_of_rows(
@@ -371,9 +379,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             self._epochs_done = self.n_iter_
         if not incremental:
             self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
+        callbacks = _callbacks.FitCallbacks(self, X_all, y, sample_weight_in, epochs)
         _training.train(self, X, targets, sample_weight, epochs, early_stopping,
                         (X_val, y_val, sw_val, T_val) if early_stopping else None,
-                        dropout=dropout)
+                        dropout=dropout, callbacks=callbacks)
+        callbacks.end()
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
