@@ -32,13 +32,30 @@ FITTED = (
     "best_loss_",
     "_no_improvement_count",
     "validation_scores_",
+    "validation_loss_curve_",
     "best_validation_score_",
     "_optimizer_state",
 )
 
 # Parameters that skmlp 0.1.0's first models did not have, with their defaults:
 # a state saved without them loads as if it had been saved with them.
-ADDED_PARAMETERS = {"engine": "fast"}
+ADDED_PARAMETERS = {"engine": "fast", "dropout": 0.0, "class_weight": None}
+
+
+def add_missing(state):
+    """Give a state saved by an older skmlp what was added since, in place.
+
+    The parameters of ``ADDED_PARAMETERS`` take their defaults; a fitted state
+    without ``validation_loss_curve_`` gets None, or NaN for each validation
+    score (those costs were not measured).
+    """
+    for name, default in ADDED_PARAMETERS.items():
+        state.setdefault(name, default)
+    if "validation_scores_" in state and "validation_loss_curve_" not in state:
+        scores = state["validation_scores_"]
+        state["validation_loss_curve_"] = (
+            None if not isinstance(scores, list) else [np.nan] * len(scores)
+        )
 
 
 def derived_attributes(n_classes, n_hidden_layers):
@@ -236,6 +253,14 @@ def _progress_problem(state):
         and all(_is_number(value) for value in scores)
     ):
         return f"validation_scores_ is not None or a list of at most {epochs} numbers"
+    costs = state["validation_loss_curve_"]
+    if (costs is None) != (scores is None) or costs is not None and not (
+        isinstance(costs, list)
+        and len(costs) == len(scores)
+        and all(_is_number(value) for value in costs)
+    ):
+        return ("validation_loss_curve_ is not None or a list of numbers, one "
+                "per validation score")
     for name in ("best_loss_", "best_validation_score_"):
         if state[name] is not None and not _is_number(state[name]):
             return f"{name}={state[name]!r} is not None or a number"

@@ -13,8 +13,10 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
+from . import _classifier_state
 from .exceptions import TrainingInterrupted
 from .nn import fast, reference
 
@@ -28,6 +30,33 @@ def network_output(engine, net, coefs, intercepts, X):
     if engine is fast:
         return fast.feedforward_output(net, coefs, intercepts, X)
     return engine.feedforward(net, coefs, intercepts, X)[-1]
+
+
+def initialize(clf, hidden_layers, dtype):
+    """Fresh weights, seed and fitted attributes of ``clf`` for a new fit."""
+    # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
+    derived = _classifier_state.derived_attributes(
+        len(clf.classes_), len(hidden_layers)
+    )
+    for name, value in derived.items():
+        setattr(clf, name, value)
+    layer_sizes = [clf.n_features_in_, *hidden_layers, clf.n_outputs_]
+    # One int seeds everything, so the fitted state holds only plain values;
+    # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
+    clf._seed = int(check_random_state(clf.random_state).randint(2**31 - 1))
+    rng = np.random.default_rng(clf._seed)
+    clf.coefs_, clf.intercepts_ = reference.init_params(
+        clf._network(layer_sizes), clf.init, rng, dtype
+    )
+    clf.n_iter_ = 0
+    clf._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
+    clf.loss_curve_ = []
+    clf.weight_change_curve_ = []
+    clf.best_loss_ = np.inf
+    clf._no_improvement_count = 0
+    clf.validation_scores_ = [] if clf.early_stopping else None
+    clf.validation_loss_curve_ = [] if clf.early_stopping else None
+    clf.best_validation_score_ = -np.inf if clf.early_stopping else None
 
 
 def optimizer_state_fits_solver(clf):
@@ -75,13 +104,17 @@ def validation_split(clf, X, targets, y_index, sample_weight):
     return split
 
 
-def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
+def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
+          dropout=None, callbacks=None):
     """Run up to ``epochs`` epochs of ``clf.engine`` on ``clf``'s weights.
 
     Records the curves, stops by scikit-learn's rule (``tol``,
-    ``n_iter_no_change``; on ``validation = (X, y_index, sample_weight)``
-    with ``early_stopping``), rolls back an interrupted or diverged epoch and
-    keeps the best epoch's weights with early stopping.
+    ``n_iter_no_change``; on ``validation = (X, y_index, sample_weight,
+    targets)`` with ``early_stopping``), rolls back an interrupted or diverged epoch and
+    keeps the best epoch's weights with early stopping.  ``dropout`` (the
+    rate of each hidden layer, or None) draws its masks in epoch ``e`` from
+    the seed ``(clf._seed, e, 1)``.  ``callbacks`` (a
+    ``_callbacks.FitCallbacks``) get each epoch as a task, and may stop.
     """
     engine, net = ENGINES[clf.engine], clf._network()
     batch_size = min(clf.batch_size, X.shape[0])
@@ -90,6 +123,7 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
     # Continuing (warm_start, partial_fit) a fit made in the other mode.
     if early_stopping and clf.validation_scores_ is None:
         clf.validation_scores_, clf.best_validation_score_ = [], -np.inf
+        clf.validation_loss_curve_ = []
     if not early_stopping and clf.best_loss_ is None:
         clf.best_loss_ = np.inf
     # Counted by hand, so a stop counts the epoch it ended with.
@@ -101,6 +135,11 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
         if clf.shuffle:
             rng = np.random.default_rng([clf._seed, clf._epochs_done])
             order = rng.permutation(X.shape[0])
+        masks_rng = None
+        if dropout is not None:
+            masks_rng = np.random.default_rng([clf._seed, clf._epochs_done, 1])
+        if callbacks is not None:
+            callbacks.begin_epoch()
         # Weights and optimiser state, so that a later fit resumes exactly.
         last_good = snapshot(clf)
         try:
@@ -111,6 +150,7 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
                     eta=reference.scheduled_eta(clf.learning_rate, clf.eta, epoch,
                                                 epochs),
                     momentum=clf.momentum, batch_size=batch_size, order=order,
+                    dropout=dropout, rng=masks_rng,
                 )
         except KeyboardInterrupt:
             # Roll back, warn, and let the interruption stop the caller too
@@ -146,9 +186,10 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
         progress.update()
 
         if early_stopping:
-            X_val, y_val, sw_val = validation
-            score = accuracy(clf, X_val, y_val, sw_val)
+            score, cost = validation_accuracy_and_cost(clf, *validation,
+                                                       batch_size)
             clf.validation_scores_.append(score)
+            clf.validation_loss_curve_.append(cost)
             improved = score >= clf.best_validation_score_ + clf.tol
             if score > clf.best_validation_score_:
                 clf.best_validation_score_ = score
@@ -159,7 +200,8 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation):
         clf._no_improvement_count = (
             0 if improved else clf._no_improvement_count + 1
         )
-        if clf._no_improvement_count > clf.n_iter_no_change:
+        stop = callbacks is not None and callbacks.end_epoch()
+        if stop or clf._no_improvement_count > clf.n_iter_no_change:
             break
     progress.close()
     if early_stopping:
@@ -189,6 +231,28 @@ def accuracy(clf, X, y_index, sample_weight):
     """The (weighted) share of rows of ``X`` whose class index is ``y_index``."""
     correct = clf._predict_index(X) == y_index
     return float(np.average(correct, weights=sample_weight))
+
+
+def validation_accuracy_and_cost(clf, X, y_index, sample_weight, targets,
+                                 batch_size):
+    """The (weighted) accuracy on the validation part and its cost in the
+    units of ``loss_curve_``, from one pass of prediction (no dropout).
+
+    The cost is the one an epoch would sum over the validation part in
+    batches of ``batch_size`` (each with its L2 penalty), with the weights
+    scaled to mean 1, divided by its number of samples: the training part's
+    cost per sample, measured on the validation part.
+    """
+    proba = clf._forward(X)
+    correct = clf._index_of(proba) == y_index
+    score = float(np.average(correct, weights=sample_weight))
+    losses = reference.LOSSES[clf.loss](proba, targets).astype(np.float64)
+    weights = np.ones(len(losses)) if sample_weight is None else sample_weight
+    data_cost = float(losses @ weights) / float(np.mean(weights, dtype=np.float64))
+    n_batches = -(-len(losses) // batch_size)
+    penalty = clf.alpha / 2 * sum(float(np.sum(np.square(W, dtype=np.float64)))
+                                  for W in clf.coefs_)
+    return score, (data_cost + n_batches * penalty) / len(losses)
 
 
 def warn_if_collapsed(clf, X, y_index):

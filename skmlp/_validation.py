@@ -6,10 +6,11 @@ remedies its messages leave out, chosen by testing the data, never by
 matching their wording.  Nothing here mutates what the caller passed.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import compute_class_weight
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -124,8 +125,36 @@ def checked_hidden_layers(value):
     return tuple(int(h) for h in layers.ravel())
 
 
-def checked_sample_weight(sample_weight, X):
-    """``sample_weight`` checked against ``X``, in its dtype, or None."""
+def checked_dropout(value, n_hidden_layers):
+    """The ``dropout`` parameter as one rate per hidden layer, or None for no
+    dropout at all; a clear error for anything else."""
+    rates = np.atleast_1d(np.asarray(value, dtype=object)).ravel()
+    if np.ndim(value) == 0:
+        rates = np.repeat(rates, n_hidden_layers)
+    good = np.ndim(value) <= 1 and len(rates) == n_hidden_layers and all(
+        isinstance(p, Real) and not isinstance(p, bool | np.bool_) and 0 <= p < 1
+        for p in rates
+    )
+    if not good:
+        raise ValueError(
+            "dropout must be a float in [0, 1) or a tuple with one such value "
+            f"per hidden layer ({n_hidden_layers} here), e.g. 0.2; got {value!r}."
+        )
+    rates = tuple(float(p) for p in rates)
+    return None if not any(rates) else rates
+
+
+def checked_sample_weight(sample_weight, X, row_weights=None):
+    """``sample_weight`` checked against ``X``, in its dtype, or None.
+
+    ``row_weights`` (the class weight of each row) multiply it first, in
+    float64: the result is that of passing their product as sample_weight.
+    """
+    if row_weights is not None:
+        sample_weight = row_weights if sample_weight is None else (
+            _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                 ensure_non_negative=True) * row_weights
+        )
     if sample_weight is None:
         return None
     sample_weight = _check_sample_weight(
@@ -133,6 +162,35 @@ def checked_sample_weight(sample_weight, X):
     )
     # Unit weights are the unweighted problem exactly; skip the extra work.
     return None if np.all(sample_weight == 1) else sample_weight
+
+
+def class_weights_of_rows(class_weight, classes, y_index):
+    """The weight of each row's class under ``class_weight`` (None, a dict
+    label -> weight, or 'balanced' on these rows), as
+    ``sklearn.utils.compute_sample_weight`` gives it; None for None."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, dict):
+        bad = {label: w for label, w in class_weight.items()
+               if not (isinstance(w, Real) and not isinstance(w, bool) and w >= 0)}
+        if bad:
+            raise ValueError(
+                "class_weight must map class labels to non-negative numbers; "
+                f"got {bad!r}. Use e.g. class_weight={{label: 2.0}} or "
+                "class_weight='balanced'."
+            )
+    per_class = compute_class_weight(class_weight, classes=classes,
+                                     y=classes[y_index])
+    return per_class[y_index]
+
+
+def with_class_weights(sample_weight, row_weights, dtype):
+    """``sample_weight`` (or ones) times ``row_weights``, in ``dtype``."""
+    if row_weights is None:
+        return sample_weight
+    if sample_weight is not None:
+        row_weights = sample_weight * row_weights
+    return row_weights.astype(dtype)
 
 
 def check_warm_start_classes(classes, y):
@@ -170,8 +228,18 @@ def targets(n_classes, y_index, dtype):
     return onehot
 
 
-def check_partial_fit(early_stopping, classes):
+def check_partial_fit(early_stopping, classes, class_weight=None):
     """Refuse what ``partial_fit`` cannot do, saying what to do instead."""
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        # SGDClassifier's rule: one call's samples do not tell the classes'
+        # frequencies, and weights that change from call to call mislead.
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit. Compute "
+            "the weights once with sklearn.utils.compute_class_weight("
+            "'balanced', classes=classes, y=y) on the whole training target "
+            "(or a large enough sample of it) and pass them as a dict: "
+            "class_weight=dict(zip(classes, weights))."
+        )
     if early_stopping:
         raise ValueError(
             "partial_fit does not support early_stopping=True: it trains on "

@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.callback import CallbackSupportMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -13,14 +13,14 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _classifier_state, _stamp, _training, _validation
+from . import _callbacks, _classifier_state, _predicting, _stamp, _training, _validation
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
 _PREDICT_CHUNK = 4096
 
 
-class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
+class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Multilayer perceptron classifier written from scratch in NumPy.
 
     The hidden layers use ``activation``; the output is one sigmoid unit for two
@@ -29,6 +29,12 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     **sum** over its samples, as in the course notebook this estimator grew
     from, so a learning rate ``eta`` keeps the notebook's meaning for
     ``solver='sgd'``.
+
+    scikit-learn's callbacks (``sklearn.callback``) are set with
+    :meth:`set_callbacks`, or propagated from a ``Pipeline`` or
+    ``GridSearchCV``: a fit is a task with one subtask per epoch, so that
+    ``ProgressBar()`` counts epochs and ``ScoringMonitor`` scores each; a
+    callback that asks to stop ends training after that epoch.
 
     Parameters
     ----------
@@ -64,6 +70,24 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     alpha : float, default=0.0
         Strength of the L2 penalty ``alpha / 2 * sum ||W||^2`` added to the
         cost of every batch (biases are not penalised).
+    class_weight : dict, 'balanced' or None, default=None
+        Weight of each class in the cost, as in scikit-learn's linear models:
+        a dict ``{label: weight}`` (classes not in it weigh 1), or 'balanced'
+        for ``n_samples / (n_classes * np.bincount(y))``.  The weights
+        multiply ``sample_weight``: fitting with them is fitting with
+        ``sample_weight * compute_sample_weight(class_weight, y)``.  With
+        early stopping they are computed on and applied to the training part
+        only (the validation part is scored by ``sample_weight`` alone).
+        ``partial_fit`` takes a dict and refuses 'balanced', as
+        ``SGDClassifier`` does.
+    dropout : float or tuple of float, default=0.0
+        Share of each hidden layer's units dropped in training, in [0, 1): one
+        value for every hidden layer, or a tuple with one per hidden layer.
+        Inverted dropout: in each batch every unit is dropped with that
+        probability and the kept ones are scaled by ``1 / (1 - p)``, so that
+        prediction uses all units unscaled.  The masks are seeded by
+        ``random_state``; 0 trains without dropout.  ``loss_curve_`` is the
+        cost with the units dropped.
     init : {'auto', 'he', 'glorot', 'uniform'}, default='auto'
         Weight initialisation.  'uniform' is the notebook's U[-1, 1] (weights
         and biases), kept to reproduce it: with 784 inputs it saturates the
@@ -140,6 +164,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         Lowest value of ``loss_curve_``; None with early stopping.
     validation_scores_ : list of float or None
         Validation accuracy per epoch with early stopping, else None.
+    validation_loss_curve_ : list of float or None
+        With early stopping, the cost of the validation part per epoch, in the
+        units of ``loss_curve_`` (its summed cost, with the current weights
+        and no dropout, divided by its total sample weight), beside
+        ``validation_scores_``; else None.
     best_validation_score_ : float or None
         Best validation accuracy with early stopping, else None.
 
@@ -175,6 +204,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
@@ -203,6 +234,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         epochs=20,
         momentum=0.0,
         alpha=0.0,
+        class_weight=None,
+        dropout=0.0,
         init="auto",
         shuffle=True,
         early_stopping=False,
@@ -224,6 +257,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self.epochs = epochs
         self.momentum = momentum
         self.alpha = alpha
+        self.class_weight = class_weight
+        self.dropout = dropout
         self.init = init
         self.shuffle = shuffle
         self.early_stopping = early_stopping
@@ -250,10 +285,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, any hashable type (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost.  Only their ratios
-            count: they are scaled to mean 1 over the training samples (those
-            left for training with ``early_stopping``), so that ``eta`` means
-            what it means without weights.
+            Non-negative weight of each sample in the cost, multiplied by
+            ``class_weight``'s.  Only their ratios count: they are scaled to
+            mean 1 over the training samples (those left for training with
+            ``early_stopping``), so that ``eta`` means what it means without
+            weights.
 
         Returns
         -------
@@ -277,20 +313,22 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             All the classes that ``y`` can hold, at least 2.  Required on the
             first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the cost, scaled to mean 1
-            over this call's samples.
+            Non-negative weight of each sample in the cost, multiplied by
+            ``class_weight``'s and scaled to mean 1 over this call's samples.
 
         Returns
         -------
         self : ScratchMLPClassifier
             The updated estimator.
         """
-        _validation.check_partial_fit(self.early_stopping, classes)
+        _validation.check_partial_fit(self.early_stopping, classes,
+                                      self.class_weight)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
         hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
+        dropout = _validation.checked_dropout(self.dropout, len(hidden_layers))
         X, y = _validation.validate(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
             accept_sparse=_validation.ACCEPT_SPARSE,
@@ -307,7 +345,13 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"got only one class: {self.classes_[0]!r}."
             )
         y_index = _validation.encode(self.classes_, y)
-        sample_weight = _validation.checked_sample_weight(sample_weight, X)
+        X_all, sample_weight_in = X, sample_weight  # what callbacks score on
+        early_stopping = self.early_stopping and not incremental
+        # With early stopping, the class weights of the training part only.
+        row_weights = None if early_stopping else _validation.class_weights_of_rows(
+            self.class_weight, self.classes_, y_index)
+        sample_weight = _validation.checked_sample_weight(sample_weight, X,
+                                                          row_weights)
 
         if reset:
             self._initialize(hidden_layers, X.dtype)
@@ -322,46 +366,31 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             )
 
         targets = _validation.targets(len(self.classes_), y_index, X.dtype)
-        early_stopping = self.early_stopping and not incremental
         if early_stopping:
-            X, X_val, targets, _, y_index, y_val, sample_weight, sw_val = (
+            X, X_val, targets, T_val, y_index, y_val, sample_weight, sw_val = (
                 _training.validation_split(self, X, targets, y_index, sample_weight)
             )
+            sample_weight = _validation.with_class_weights(
+                sample_weight, _validation.class_weights_of_rows(
+                    self.class_weight, self.classes_, y_index), X.dtype)
         sample_weight = _validation.mean_one(sample_weight)
         epochs = 1 if incremental else self.epochs
         if not hasattr(self, "_epochs_done"):  # saved before it was recorded
             self._epochs_done = self.n_iter_
         if not incremental:
             self.n_iter_ = 0  # the epochs of this fit, as in scikit-learn
+        callbacks = _callbacks.FitCallbacks(self, X_all, y, sample_weight_in, epochs)
         _training.train(self, X, targets, sample_weight, epochs, early_stopping,
-                        (X_val, y_val, sw_val) if early_stopping else None)
+                        (X_val, y_val, sw_val, T_val) if early_stopping else None,
+                        dropout=dropout, callbacks=callbacks)
+        callbacks.end()
         if not incremental:
             self._warn_if_collapsed(X, y_index)
         return self
 
     def _initialize(self, hidden_layers, dtype):
-        # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
-        derived = _classifier_state.derived_attributes(
-            len(self.classes_), len(hidden_layers)
-        )
-        for name, value in derived.items():
-            setattr(self, name, value)
-        layer_sizes = [self.n_features_in_, *hidden_layers, self.n_outputs_]
-        # One int seeds everything, so the fitted state holds only plain values;
-        # epoch e shuffles with the seed (seed, e), and partial_fit goes on.
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        rng = np.random.default_rng(self._seed)
-        self.coefs_, self.intercepts_ = reference.init_params(
-            self._network(layer_sizes), self.init, rng, dtype
-        )
-        self.n_iter_ = 0
-        self._epochs_done = 0  # over every fit and partial_fit: seeds the shuffling
-        self.loss_curve_ = []
-        self.weight_change_curve_ = []
-        self.best_loss_ = np.inf
-        self._no_improvement_count = 0
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        """Fresh weights and fitted attributes (see ``_training.initialize``)."""
+        _training.initialize(self, hidden_layers, dtype)
 
     def _network(self, layer_sizes=None):
         """The network's spec as the engines take it (by default the fitted
@@ -378,38 +407,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _forward(self, X):
         """Output probabilities of the network, computed in chunks of rows."""
-        n = X.shape[0]
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        proba = np.empty((n, self.coefs_[-1].shape[1]), dtype=dtype)
-        engine, net = _training.ENGINES[self.engine], self._network()
-        # Overflow is handled below, row by row: no RuntimeWarnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, _PREDICT_CHUNK):
-                stop = min(start + _PREDICT_CHUNK, n)
-                proba[start:stop] = _training.network_output(
-                    engine, net, self.coefs_, self.intercepts_, X[start:stop]
-                )
-            # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).
-            # float32 rows get a second try in float64, which has room to spare.
-            bad = ~np.isfinite(proba).all(axis=1)
-            if bad.any() and dtype != np.float64:
-                proba[bad] = engine.feedforward(
-                    net,
-                    [W.astype(np.float64) for W in self.coefs_],
-                    [b.astype(np.float64) for b in self.intercepts_],
-                    X[bad].astype(np.float64),
-                )[-1]
-                bad = ~np.isfinite(proba).all(axis=1)
-        if bad.any():
-            largest_weight = max(float(np.abs(W).max()) for W in self.coefs_)
-            raise ValueError(
-                f"The network's activations overflowed on {bad.sum()} sample(s) "
-                f"of X (largest |x| {np.abs(X[bad]).max():.3g}, largest |weight| "
-                f"{largest_weight:.3g}). Scale the features first, e.g. with "
-                "sklearn.preprocessing.StandardScaler; huge weights mean that "
-                f"training nearly diverged: use a smaller eta than {self.eta}."
-            )
-        return proba
+        return _predicting.forward(self, X, _PREDICT_CHUNK)
 
     def _validated_X(self, X):
         check_is_fitted(self)
@@ -488,9 +486,8 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         state, saved_version = _stamp.read_stamped_state(
             type(self).__name__, state
         )
-        # Parameters added after a model was saved take their defaults.
-        for name, default in _classifier_state.ADDED_PARAMETERS.items():
-            state.setdefault(name, default)
+        # Parameters and attributes added after a model was saved.
+        _classifier_state.add_missing(state)
         _classifier_state.check_state(type(self), state, saved_version)
         super().__setstate__(state)
 

@@ -145,7 +145,8 @@ def plot_training_curves(clf, axes=None, *, log=False):
     ----------
     clf : ScratchMLPClassifier or Pipeline
         A fitted classifier, or a pipeline whose last step is one.  Its
-        ``loss_curve_`` and ``weight_change_curve_`` are drawn.
+        ``loss_curve_`` and ``weight_change_curve_`` are drawn, and with early
+        stopping its ``validation_loss_curve_`` beside the training cost.
     axes : sequence of two matplotlib Axes, default=None
         Where to draw the cost and the weight change; None creates a figure
         with the two side by side.
@@ -166,7 +167,14 @@ def plot_training_curves(clf, axes=None, *, log=False):
         raise ValueError(f"axes must hold two Axes; got {axes.size}.")
     epochs = np.arange(1, len(clf.loss_curve_) + 1)
     ax_cost, ax_change = axes
-    ax_cost.plot(epochs, clf.loss_curve_, color="tab:red", marker=".")
+    ax_cost.plot(epochs, clf.loss_curve_, color="tab:red", marker=".",
+                 label="training")
+    validation = getattr(clf, "validation_loss_curve_", None)
+    if validation:
+        # With warm starts, the last len(validation) epochs had a validation part.
+        ax_cost.plot(epochs[len(epochs) - len(validation):], validation,
+                     color="tab:orange", marker=".", label="validation")
+        ax_cost.legend()
     ax_cost.set(xlabel="Epoch", ylabel="Cost per sample", title="Cost per epoch")
     ax_change.plot(epochs, clf.weight_change_curve_, color="tab:blue", marker=".")
     ax_change.set(xlabel="Epoch", ylabel="Weight change (L2 norm)",

@@ -22,8 +22,15 @@ _WEIGHTS_ARE_RATIOS = (
     "over the batch: integer weights equal repeated samples only with eta "
     "multiplied by n_samples / sum(sample_weight)"
 )
+_SATURATED_SOFTMAX = (
+    "on make_blobs' unscaled features (std 20) the squared-error softmax of "
+    "the 3-class problem saturates and its gradient vanishes: 62 % of class 0, "
+    "the same with the matching sample_weight; with the features divided by "
+    "20 or loss='log_loss' it predicts class 0 for 100 %"
+)
 EXPECTED_FAILURES = {
     "ScratchMLPClassifier": {
+        "check_class_weight_classifiers": _SATURATED_SOFTMAX,
         "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_ARE_RATIOS,
         "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_ARE_RATIOS,
     },

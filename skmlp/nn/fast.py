@@ -60,7 +60,13 @@ from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
-from .reference import Network, init_optimizer, init_params, scheduled_eta
+from .reference import (
+    Network,
+    dropout_masks,
+    init_optimizer,
+    init_params,
+    scheduled_eta,
+)
 
 __all__ = [
     "Network", "Workspace", "backprop", "feedforward", "feedforward_output",
@@ -71,11 +77,16 @@ __all__ = [
 # Feedforward
 
 
-def feedforward(net, coefs, intercepts, X, out=None):
+def feedforward(net, coefs, intercepts, X, out=None, masks=None, unmasked=None):
     """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``.
 
     ``out`` is an optional list of buffers, one per layer, each with at least
     ``len(X)`` rows: the outputs are written into their leading rows.
+    ``masks`` are the reference's dropout masks, multiplied into the hidden
+    outputs in place; ``unmasked`` then gets a copy of each masked layer's
+    activation before masking, which the derivative needs -- except ReLU's:
+    its ``Y > 0`` is the same with and without a (positive) mask wherever the
+    mask does not zero the delta anyway.
     """
     n = X.shape[0]
     dtype = np.result_type(X.dtype, coefs[0].dtype)
@@ -91,6 +102,10 @@ def feedforward(net, coefs, intercepts, X, out=None):
         _matmul_into(Y, W, Z)
         Z += b
         ACTIVATIONS[net.out_activation if layer == last else net.activation](Z)
+        if masks is not None and layer < last and masks[layer] is not None:
+            if net.activation != "relu":
+                np.copyto(unmasked[layer][:n], Z)
+            Z *= masks[layer]
         outputs.append(Z)
         Y = Z
     return outputs
@@ -170,7 +185,7 @@ def _times_transpose(delta, W, out):
     return np.matmul(delta, W.T, out=out)
 
 
-def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0):
+def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None):
     """Gradients of the batch cost, written into ``ws.coef_grads`` and
     ``ws.intercept_grads``, each multiplied by ``scale``.
 
@@ -183,6 +198,8 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0):
     Every delta is linear in the output delta, so scaling that one column
     scales every gradient: SGD passes ``scale=-eta`` and gets its steps
     ``-eta * dC/dW`` without a pass over the weights to multiply them.
+    ``masks`` are the dropout masks ``feedforward`` applied (its ``unmasked``
+    copies in ``ws.unmasked``): a masked layer's derivative is ``M * A'``.
     """
     n, alpha = X.shape[0], float(net.alpha)
     y_prob = outputs[-1]
@@ -193,9 +210,19 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0):
         delta *= sample_weight[:, None]
     delta *= scale
     inputs = [X, *outputs[:-1]]
+    # What each hidden layer's derivative reads: its output, or with dropout
+    # (but for ReLU) its unmasked activation.
+    activations = inputs[1:]
+    if masks is None:
+        masks = [None] * len(activations)
+    elif net.activation != "relu":
+        activations = [Y if M is None else U[:n]
+                       for Y, M, U in zip(activations, masks, ws.unmasked)]
     keep = _rows_with_error(delta)
     if keep is not None:
         delta, inputs = delta[keep], [Y[keep] for Y in inputs]
+        activations = [Y[keep] for Y in activations]
+        masks = [None if M is None else M[keep] for M in masks]
     for layer in range(len(coefs) - 1, -1, -1):
         Y_prev = inputs[layer]
         _matmul_into(Y_prev.T, delta, ws.coef_grads[layer])
@@ -206,7 +233,9 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0):
             previous = _times_transpose(
                 delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
             )
-            delta = DERIVATIVES[net.activation](Y_prev, previous)
+            delta = DERIVATIVES[net.activation](activations[layer - 1], previous)
+            if masks[layer - 1] is not None:
+                delta *= masks[layer - 1]
     if alpha:
         cost += 0.5 * alpha * sum(_squared_norm(W) for W in coefs)
     return cost
@@ -349,10 +378,12 @@ class Workspace:
 
     With ``sparse_input`` the buffers of a dense batch of ``X`` (its rows and
     its non-blank columns) are left out: a sparse batch is a new CSR matrix,
-    and its dense form may not fit in memory.
+    and its dense form may not fit in memory.  ``dropout`` adds the buffers
+    of the unmasked hidden activations.
     """
 
-    def __init__(self, layer_sizes, batch_size, dtype, sparse_input=False):
+    def __init__(self, layer_sizes, batch_size, dtype, sparse_input=False,
+                 dropout=False):
         pairs = list(pairwise(layer_sizes))
         self.outputs = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
         self.deltas = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
@@ -360,6 +391,9 @@ class Workspace:
         self.intercept_grads = [np.empty(fan_out, dtype) for _, fan_out in pairs]
         self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
         self.sample_weight = np.empty(batch_size, dtype)
+        # The activations of the hidden layers before dropout masks them.
+        self.unmasked = [np.empty((batch_size, fan_out), dtype)
+                         for _, fan_out in pairs[:-1]] if dropout else None
         if sparse_input:
             return
         self.X = np.empty((batch_size, layer_sizes[0]), dtype)
@@ -393,7 +427,8 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
         )
 
 
-def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0):
+def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
+                masks=None):
     """Feedforward and backpropagation of one batch; returns its cost.
 
     With blank input columns, the first layer multiplies only the other
@@ -414,8 +449,9 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0):
         full, ws = ws, copy.copy(ws)
         ws.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
                          *ws.coef_grads[1:]]
-    outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs)
-    cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale)
+    outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs, masks=masks,
+                          unmasked=ws.unmasked)
+    cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale, masks)
     if mask is not None:
         grad = full.coef_grads[0]
         grad[active] = ws.coef_grads[0]
@@ -424,7 +460,7 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0):
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, eta,
-                momentum, batch_size, order, workspace=None):
+                momentum, batch_size, order, workspace=None, dropout=None, rng=None):
     """One pass over the rows in mini-batches, updating the weights in place.
 
     The interface of ``reference.train_epoch``.  ``order`` is the permutation
@@ -438,11 +474,14 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     Returns ``(cost, weight_change, n_batches)``: the summed batch costs, and
     the sum over batches and layers of ``||delta W[l]||`` (bias included, as
     in the notebook's augmented W).  A non-finite batch cost stops the epoch
-    early and is returned as is.
+    early and is returned as is.  ``dropout`` and ``rng`` are the
+    reference's: the same masks, drawn in the same order (a ``workspace``
+    must then be made with ``dropout=True``).
     """
     if workspace is None:
         workspace = Workspace(net.layer_sizes, min(batch_size, X.shape[0]),
-                              X.dtype, sparse_input=sparse.issparse(X))
+                              X.dtype, sparse_input=sparse.issparse(X),
+                              dropout=dropout is not None)
     params = coefs + intercepts
     grads = workspace.coef_grads + workspace.intercept_grads
     n_layers = len(coefs)
@@ -456,8 +495,10 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
+            masks = None if dropout is None else dropout_masks(
+                rng, dropout, Xb.shape[0], net.layer_sizes, Xb.dtype)
             cost = _batch_step(net, coefs, intercepts, Xb, Tb, swb, workspace,
-                               scale)
+                               scale, masks)
             n_batches += 1
             total_cost += cost
             if not np.isfinite(cost):

@@ -30,6 +30,8 @@ Backpropagation, with ``delta[l] = dC/dZ[l]``:
 
 where each derivative ``A'`` is written, as in the notebook, in terms of the
 activation's output ``Y``.  Gradient descent then steps ``W <- W - eta dC/dW``.
+Dropout in training multiplies a hidden output by a mask, ``Y[l] = M[l] *
+A(Z[l])``, and so its derivative: ``A'`` becomes ``M[l] * A'``.
 """
 
 import math
@@ -166,24 +168,60 @@ def init_params(net, init, rng, dtype):
     return coefs, intercepts
 
 
-def feedforward(net, coefs, intercepts, X):
-    """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``."""
-    outputs, Y = [], X
+def feedforward(net, coefs, intercepts, X, masks=None):
+    """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``.
+
+    ``masks`` (training with dropout) holds one array per hidden layer, of
+    the shape of its output, or None for a layer without dropout: that
+    layer's output is multiplied by it (see :func:`dropout_masks`).
+    """
+    return _feedforward(net, coefs, intercepts, X, masks)[0]
+
+
+def _feedforward(net, coefs, intercepts, X, masks):
+    """The layer outputs ``Y[l]`` (masked) and the activations ``A(Z[l])``
+    (unmasked), from which the derivatives are computed."""
+    outputs, activations, Y = [], [], X
     for l, (W, b) in enumerate(zip(coefs, intercepts), start=1):
         A = ACTIVATIONS[net.out_activation if l == len(coefs) else net.activation]
         Z = Y @ W + b
         Y = A(Z)
+        activations.append(Y)
+        if masks is not None and l < len(coefs) and masks[l - 1] is not None:
+            Y = Y * masks[l - 1]  # dropout: Y[l] = M[l] * A(Z[l])
         outputs.append(Y)
-    return outputs
+    return outputs, activations
 
 
-def backprop(net, coefs, intercepts, X, T, sample_weight=None):
+def dropout_masks(rng, dropout, n_rows, layer_sizes, dtype):
+    """Inverted-dropout masks of a batch of ``n_rows``, one per hidden layer.
+
+    Each unit of hidden layer ``l`` is dropped (mask 0) with probability
+    ``dropout[l - 1]`` and kept otherwise, its output then scaled by
+    ``1 / (1 - p)`` so that its expected value is the one without dropout
+    (and prediction needs no rescaling).  A layer with ``p == 0`` gets None
+    and draws nothing.  The draws come from ``rng`` layer by layer, so that
+    both engines get the same masks from the same generator.
+    """
+    masks = []
+    for p, width in zip(dropout, layer_sizes[1:-1], strict=True):
+        if p == 0:
+            masks.append(None)
+            continue
+        keep = rng.random((n_rows, width)) >= p
+        masks.append((keep / (1 - p)).astype(dtype))
+    return masks
+
+
+def backprop(net, coefs, intercepts, X, T, sample_weight=None, masks=None):
     """The batch cost ``C`` and its true gradients ``dC/dW[l]``, ``dC/db[l]``.
 
-    ``T`` holds the targets, one column per output unit.  Returns
-    ``(cost, coef_grads, intercept_grads)``.
+    ``T`` holds the targets, one column per output unit; ``masks`` are the
+    dropout masks of :func:`feedforward`, whose output ``M * A(Z)`` has the
+    derivative ``M * A'``.  Returns ``(cost, coef_grads, intercept_grads)``.
     """
-    Y = [X, *feedforward(net, coefs, intercepts, X)]  # Y[l] as in the docstring
+    outputs, activations = _feedforward(net, coefs, intercepts, X, masks)
+    Y = [X, *outputs]  # Y[l] as in the docstring
     L, alpha = len(coefs), float(net.alpha)
     losses = LOSSES[net.loss](Y[L], T)
     delta = cost_derivative(net.loss, net.out_activation, Y[L], T)
@@ -199,7 +237,10 @@ def backprop(net, coefs, intercepts, X, T, sample_weight=None):
         coef_grads[l - 1] = Y[l - 1].T @ delta + alpha * W
         intercept_grads[l - 1] = np.sum(delta, axis=0)
         if l > 1:
-            delta = (delta @ W.T) * DERIVATIVES[net.activation](Y[l - 1])
+            # A' of the unmasked activation; a dropped unit passes nothing back.
+            delta = (delta @ W.T) * DERIVATIVES[net.activation](activations[l - 2])
+            if masks is not None and masks[l - 2] is not None:
+                delta = delta * masks[l - 2]
     return cost, coef_grads, intercept_grads
 
 
@@ -263,7 +304,7 @@ def scheduled_eta(learning_rate, eta, epoch, epochs):
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver,
-                eta, momentum, batch_size, order):
+                eta, momentum, batch_size, order, dropout=None, rng=None):
     """One pass over the rows in mini-batches, updating the weights in place.
 
     ``order`` is the permutation of the rows to visit, or None for their
@@ -271,6 +312,8 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver,
     never the whole of it.  Returns ``(cost, weight_change, n_batches)``: the
     sum of the batch costs and of each batch's ``||change of [W | b]||`` over
     the layers.  A non-finite batch cost stops the epoch at once (no update).
+    ``dropout`` is None or the dropout rate of each hidden layer; each batch's
+    masks are then drawn from the Generator ``rng`` (:func:`dropout_masks`).
     """
     total_cost = total_change = 0.0
     n_batches = 0
@@ -280,8 +323,10 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver,
             rows = order[rows]
         Xb = X[rows].toarray() if hasattr(X, "toarray") else X[rows]  # sparse
         w = None if sample_weight is None else sample_weight[rows]
+        masks = None if dropout is None else dropout_masks(
+            rng, dropout, Xb.shape[0], net.layer_sizes, Xb.dtype)
         cost, coef_grads, intercept_grads = backprop(
-            net, coefs, intercepts, Xb, T[rows], w)
+            net, coefs, intercepts, Xb, T[rows], w, masks)
         n_batches += 1
         total_cost += cost
         if not np.isfinite(cost):
