@@ -284,11 +284,13 @@ def gradient_scale(solver, eta):
     return -eta if solver == "sgd" else 1.0
 
 
-def apply_updates(solver, state, params, grads, eta, momentum):
+def apply_updates(solver, state, params, grads, eta, momentum, scaled=None):
     """Update ``params`` in place from ``grads`` (which are overwritten).
 
     ``grads`` come from :func:`backprop` with ``scale=gradient_scale(solver,
-    eta)``: for 'sgd' they are already the steps ``-eta * dC/dW``.
+    eta)``: for 'sgd' they are already the steps ``-eta * dC/dW``.  For
+    'adam' in an epoch, ``scaled`` is the :class:`_ScaledAdam` that holds the
+    moments in their scaled form.
 
     Returns the squared L2 norm of each parameter's change, which the caller
     turns into the notebook's weight-change curve without copying weights.
@@ -308,25 +310,96 @@ def apply_updates(solver, state, params, grads, eta, momentum):
             changes.append(_squared_norm(g))
         return changes
 
+    if scaled is None:  # a lone step: the moments are plain
+        with _ScaledAdam(state) as scaled:
+            return apply_updates(solver, state, params, grads, eta, momentum, scaled)
+    scaled.next_step()
     state["t"] += 1
-    t = state["t"]
-    step = eta * np.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
-    for p, g, m, v in zip(params, grads, state["m"], state["v"], strict=True):
-        # m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2, without temporaries
-        m *= ADAM_BETA1 / (1 - ADAM_BETA1)
-        m += g
-        m *= 1 - ADAM_BETA1
-        np.square(g, out=g)
-        v *= ADAM_BETA2 / (1 - ADAM_BETA2)
-        v += g
-        v *= 1 - ADAM_BETA2
-        np.sqrt(v, out=g)
-        g += ADAM_EPSILON
-        np.divide(m, g, out=g)
-        g *= -step
-        p += g
-        changes.append(_squared_norm(g))
-    return changes
+    t, n = state["t"], scaled.n
+    eta_t = eta * np.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
+    root = ADAM_BETA2 ** (n / 2)
+    # The change -eta_t m / (sqrt(v) + eps) in the scaled moments, divided
+    # through by a = eta_t b1^n / sqrt(b2^n): -M / ((sqrt(V) + eps') / a).
+    a = eta_t * ADAM_BETA1**n / root
+    weight = ((1 - ADAM_BETA2) * (ADAM_BETA1**2 / ADAM_BETA2) ** n
+              / (1 - ADAM_BETA1) ** 2)
+    scale = (1 - ADAM_BETA1) * ADAM_BETA1**-n
+    return [
+        _adam_step(p, g, m, v, scale, weight, 1 / a, ADAM_EPSILON / root / a)
+        for p, g, m, v in zip(params, grads, state["m"], state["v"], strict=True)
+    ]
+
+
+# Adam's two moments in a scaled form during a run of steps (an epoch).  With
+# the gradient of step j of the run scaled to G = (1 - b1) b1^-j g, the
+# moments after n steps are
+#
+#     m = b1^n M,   M <- M + G
+#     v = b2^n V,   V <- V + (1 - b2) (b1^2 / b2)^j G^2 / (1 - b1)^2,
+#
+# one pass for M where the plain form takes three (scale, add, scale), and
+# the decays b1^n and b2^n fold into the step size and eps.  Each array is
+# updated in chunks of rows that stay in the core's cache through the eleven
+# operations of a step, so that memory is read and written about once.  (The
+# scale is not applied through backprop's output delta, as SGD's is: scaling
+# before the products changes how the sums of a near-zero gradient round, and
+# Adam, which divides by the gradient's size, turns that into O(eta) changes.)
+_ADAM_CHUNK = 32768
+# Fold the scale back into the moments before b1^-n grows past this (every 87
+# steps): G^2 stays far from float32's overflow.
+_ADAM_FOLD = 1e4
+
+
+class _ScaledAdam:
+    """A context in which Adam's moments ``state['m']`` and ``state['v']`` are
+    in the scaled form above, in place; on leaving it (or :meth:`finish`)
+    they are plain again, the reference engine's.  ``n`` counts the steps
+    that :func:`apply_updates` took in the scaled form."""
+
+    def __init__(self, state):
+        self.state, self.n = state, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.finish()
+
+    def next_step(self):
+        """Count one more step, folding the scale back in when it grows large."""
+        if ADAM_BETA1 ** -(self.n + 1) > _ADAM_FOLD:
+            self.finish()
+        self.n += 1
+
+    def finish(self):
+        """Turn the moments back into their plain form."""
+        if self.n:
+            for m in self.state["m"]:
+                m *= ADAM_BETA1**self.n
+            for v in self.state["v"]:
+                v *= ADAM_BETA2**self.n
+        self.n = 0
+
+
+def _adam_step(p, g, m, v, scale, weight, inverse_a, eps):
+    """One scaled Adam step of one array, in chunks of rows; ``g`` is
+    overwritten.  Returns the squared norm of the change of ``p``."""
+    rows = max(1, _ADAM_CHUNK * p.shape[0] // p.size) if p.ndim > 1 else len(p)
+    change = 0.0
+    for start in range(0, len(p), rows):
+        pc, gc, mc, vc = (a[start:start + rows] for a in (p, g, m, v))
+        gc *= scale
+        mc += gc
+        np.square(gc, out=gc)
+        gc *= weight
+        vc += gc
+        np.sqrt(vc, out=gc)
+        gc *= inverse_a
+        gc += eps
+        np.divide(mc, gc, out=gc)
+        pc -= gc
+        change += _squared_norm(gc)
+    return change
 
 
 # --------------------------------------------------------------------------
@@ -479,7 +552,8 @@ def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
     total_cost = total_change = 0.0
     n_batches = 0
     scale = gradient_scale(solver, eta)
-    with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
+    with (blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype),
+          _ScaledAdam(state) if solver == "adam" else nullcontext() as scaled):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
             cost = _batch_step(Xb, Tb, swb, coefs, intercepts, workspace,
@@ -488,7 +562,8 @@ def train_epoch(X, T, sample_weight, coefs, intercepts, state, *, solver, eta,
             total_cost += cost
             if not np.isfinite(cost):
                 break
-            changes = apply_updates(solver, state, params, grads, eta, momentum)
+            changes = apply_updates(solver, state, params, grads, eta, momentum,
+                                    scaled)
             total_change += sum(
                 np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
             )
