@@ -348,6 +348,7 @@ def apply_updates(solver, state, params, grads, eta, momentum, scaled=None):
 # by the gradient's size, turns that into changes of order eta), and updating
 # in chunks that stay in the core's cache (32,768 values: 0.98 x; 8,192: 1.4 x
 # -- the calls cost more than the cache saves).
+
 # Fold the scale back into the moments before b1^-n grows past this (every 87
 # steps): G^2 stays far from float32's overflow.
 _ADAM_FOLD = 1e4
