@@ -1,13 +1,19 @@
 """``skmlp bench``: training speed against scikit-learn, PyTorch and the floor.
 
 Each implementation trains the course notebook's network, 784-500-250-1 on
-MNIST 1 vs 5, with mini-batch SGD with momentum 0.9, for a few epochs
-without early stopping:
+MNIST 1 vs 5, for a few epochs without early stopping, in two settings:
+'notebook', mini-batch SGD with momentum 0.9 and batches of 1000, and
+'default', skmlp's defaults: Adam (step 0.001), batches of 128 and a cosine
+schedule.
 
-- ``skmlp``: :class:`~skmlp.ScratchMLPClassifier` (``solver='sgd'``);
+- ``skmlp``: :class:`~skmlp.ScratchMLPClassifier` (``solver='sgd'``, or
+  its defaults);
 - ``sklearn``: scikit-learn's ``MLPClassifier(solver='sgd', momentum=0.9,
-  alpha=0)`` with its other defaults (Nesterov's momentum among them);
-- ``torch``: the same network in PyTorch on the CPU (when it is installed);
+  alpha=0)`` with its other defaults (Nesterov's momentum among them), or
+  ``MLPClassifier(solver='adam', batch_size=128, alpha=0,
+  learning_rate_init=0.001)``;
+- ``torch``: the same network in PyTorch on the CPU (when it is installed),
+  with SGD and momentum or Adam;
 - ``floor``: only the matrix products of an epoch -- forward ``X @ W1``,
   ``Y1 @ W2``, ``Y2 @ W3``, backward the three weight-gradient products and
   the two delta products (the input layer's delta is never needed) -- on
@@ -15,6 +21,14 @@ without early stopping:
   any implementation that multiplies these matrices must spend.  (skmlp
   leaves the blank columns of each batch -- the border of the digits --
   out of the first layer's products, so it multiplies smaller ones.)
+- ``adam-floor`` ('default' only): the floor plus, after each batch, one
+  pass that reads and writes the weights and Adam's two moments: what any
+  Adam update must move through memory, without its arithmetic.
+
+``--threads 1`` (one BLAS thread for every implementation) gives the
+comparison that depends least on the machine's load.  ``--time-to-accuracy``
+measures instead how long each implementation trains before its test
+accuracy first reaches a target (:mod:`skmlp.benchmark_accuracy`).
 
 The implementations run round-robin, ``repeats`` times, so that a change in
 the machine's load affects them all alike; the table shows the median time
@@ -37,8 +51,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._bench_trainers import (
+    ADAM_ETA,
     ETA,
     MOMENTUM,
+    SETTINGS,
     SKLEARN_LEARNING_RATE,
     TRAINERS,
     torch_available,
@@ -48,10 +64,10 @@ from ._machine import load_average, machine_info
 from .datasets import load_mnist, load_mnist_sample
 from .preprocessing import DigitPairSelector, ImageVectorizer
 
-__all__ = ["DTYPES", "IMPLEMENTATIONS", "format_table", "limit_threads",
+__all__ = ["DTYPES", "IMPLEMENTATIONS", "SETTINGS", "format_table", "limit_threads",
            "load_digit_pair", "memory_method", "run_benchmark"]
 
-IMPLEMENTATIONS = ("floor", "skmlp", "sklearn", "torch")
+IMPLEMENTATIONS = ("floor", "adam-floor", "skmlp", "sklearn", "torch")
 DTYPES = ("float32", "float64")
 
 # ------------------------------------------------------------------- data
@@ -240,14 +256,17 @@ def _summary(names, data, config, times, accuracy, memory):
     return results, ratios
 
 
-def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
-                  batch_size=1000, hidden_layers=(500, 250), torch=None,
-                  threads=None, memory=True, source="mnist", path=None, mnist=None,
-                  seed=0, warmup=True):
+def run_benchmark(*, setting="notebook", epochs=5, repeats=3, dtypes=DTYPES,
+                  n_samples=None, batch_size=None, hidden_layers=(500, 250),
+                  torch=None, threads=None, memory=True, source="mnist", path=None,
+                  mnist=None, seed=0, warmup=True):
     """Time the implementations side by side; return the results as a dict.
 
     Parameters
     ----------
+    setting : {'notebook', 'default'}, default='notebook'
+        The notebook's SGD with momentum, or skmlp's defaults (Adam, cosine
+        schedule), which adds the ``adam-floor``.
     epochs : int, default=5
         Epochs per fit; the time per epoch is the fit time over the epochs run.
     repeats : int, default=3
@@ -255,7 +274,8 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
     dtypes : sequence of {'float32', 'float64'}, default=('float32', 'float64')
     n_samples : int, default=None
         Use only the first ``n_samples`` images of the pair (all when None).
-    batch_size : int, default=1000
+    batch_size : int, default=None
+        None is the setting's: 1000 for 'notebook', 128 for 'default'.
     hidden_layers : tuple of int, default=(500, 250)
     torch : bool, default=None
         Include PyTorch; None means when it is installed.
@@ -287,9 +307,13 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
     """
     if torch is None:
         torch = torch_available()
-    names = [name for name in IMPLEMENTATIONS if name != "torch" or torch]
+    names = [name for name in IMPLEMENTATIONS if (name != "torch" or torch)
+             and (name != "adam-floor" or setting == "default")]
+    if batch_size is None:
+        batch_size = SETTINGS[setting]["batch_size"]
     config = {
-        "epochs": int(epochs), "repeats": int(repeats), "batch_size": int(batch_size),
+        "setting": setting, "epochs": int(epochs), "repeats": int(repeats),
+        "batch_size": int(batch_size),
         "hidden_layers": tuple(int(h) for h in hidden_layers), "seed": int(seed),
         "threads": None if threads is None else int(threads),
     }
@@ -312,10 +336,15 @@ def run_benchmark(*, epochs=5, repeats=3, dtypes=DTYPES, n_samples=None,
     n, n_features = data[dtypes[0]][0].shape
     config.update(
         n_samples=int(n), n_features=int(n_features), dtypes=list(dtypes),
-        source=source, digits=[1, 5], eta=ETA, momentum=MOMENTUM,
-        sklearn_learning_rate_init=SKLEARN_LEARNING_RATE,
-        sklearn_nesterovs_momentum=True,
+        source=source, digits=[1, 5], solver=SETTINGS[setting]["solver"],
     )
+    if setting == "default":
+        config.update(eta=ADAM_ETA, learning_rate="cosine",
+                      sklearn_learning_rate_init=ADAM_ETA)
+    else:
+        config.update(eta=ETA, momentum=MOMENTUM,
+                      sklearn_learning_rate_init=SKLEARN_LEARNING_RATE,
+                      sklearn_nesterovs_momentum=True)
     return {
         "config": config,
         "machine": machine,
@@ -340,7 +369,10 @@ def format_table(report):
         f"{_threads(pool['num_threads'])})" for pool in machine["blas"]
     )
     load = machine.get("load_average")
+    solver = ("Adam, cosine schedule" if config["setting"] == "default"
+              else "SGD + momentum")
     lines = [
+        f"setting '{config['setting']}' ({solver}); "
         f"MNIST 1 vs 5: {config['n_samples']} x {config['n_features']}, network "
         f"{config['n_features']}-{'-'.join(map(str, config['hidden_layers']))}-1, "
         f"batch {config['batch_size']}, {config['epochs']} epochs x "

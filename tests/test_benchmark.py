@@ -90,3 +90,103 @@ def test_torch_is_benchmarked_when_installed():
     assert 0 <= rows["torch", "float32"]["train_accuracy"] <= 1
     assert "skmlp/torch" in report["ratios"]["float32"]
     assert report["machine"]["torch"]
+
+
+def test_default_setting_adds_the_adam_floor():
+    report = benchmark.run_benchmark(**{**TINY, "batch_size": None},
+                                     setting="default", dtypes=("float32",),
+                                     torch=False, memory=False)
+    rows = _rows(report)
+    assert set(rows) == {(name, "float32") for name in
+                         ("floor", "adam-floor", "skmlp", "sklearn")}
+    config = report["config"]
+    assert config["setting"] == "default" and config["solver"] == "adam"
+    assert config["batch_size"] == 128 and config["learning_rate"] == "cosine"
+    assert config["sklearn_learning_rate_init"] == config["eta"] == 1e-3
+    assert set(report["ratios"]["float32"]) == {
+        "skmlp/floor", "skmlp/adam-floor", "skmlp/sklearn"}
+    assert rows["adam-floor", "float32"]["train_accuracy"] is None
+    assert "setting 'default' (Adam" in benchmark.format_table(report)
+
+
+def test_default_setting_trains_with_adam(monkeypatch):
+    # Each implementation is built with the setting's optimiser.
+    from sklearn.neural_network import MLPClassifier
+
+    from skmlp import ScratchMLPClassifier, _bench_trainers
+
+    X, y = benchmark.load_digit_pair(n_samples=60, source="sample")
+    config = {"epochs": 1, "batch_size": 20, "hidden_layers": (6,), "seed": 0,
+              "setting": "default"}
+    _, skmlp_model = _bench_trainers.TRAINERS["skmlp"][0](X, y, config)
+    _, sklearn_model = _bench_trainers.TRAINERS["sklearn"][0](X, y, config)
+    assert isinstance(skmlp_model, ScratchMLPClassifier)
+    assert skmlp_model.get_params()["solver"] == "adam"
+    assert skmlp_model.learning_rate == "cosine" and skmlp_model.eta == 1e-3
+    assert isinstance(sklearn_model, MLPClassifier)
+    assert sklearn_model.solver == "adam" and sklearn_model.alpha == 0
+    assert sklearn_model.learning_rate_init == 1e-3
+    assert sklearn_model.batch_size == 20
+    notebook = {**config, "setting": "notebook"}
+    assert _bench_trainers.TRAINERS["skmlp"][0](X, y, notebook)[1].solver == "sgd"
+
+
+def test_adam_floor_moves_the_moments():
+    from skmlp._bench_trainers import _Floor
+
+    X, _ = benchmark.load_digit_pair(n_samples=40, source="sample")
+    floor = _Floor([784, 6, 1], 20, X.dtype, 0)
+    weights = [W.copy() for W in floor.coefs]
+    floor.epoch(X, adam=True)
+    # Three arrays per layer (the weights' copy and two moments), each
+    # added the two batches' gradients; the products' weights stay put.
+    assert [len(arrays) for arrays in floor.adam_arrays] == [3, 3]
+    for W, before, arrays in zip(floor.coefs, weights, floor.adam_arrays,
+                                 strict=True):
+        np.testing.assert_array_equal(W, before)
+        for array in arrays:
+            assert array.shape == W.shape and np.abs(array).max() > 0
+        np.testing.assert_array_equal(arrays[0], arrays[1])
+
+
+def test_time_to_accuracy_reports_each_pair_and_implementation():
+    from skmlp import benchmark_accuracy
+
+    report = benchmark_accuracy.run_time_to_accuracy(
+        targets={(1, 5): 0.9, (4, 9): 1.01}, max_epochs=2, hidden_layers=(8,),
+        torch=False, source="sample", threads=1)
+    rows = {(row["pair"], row["implementation"]): row for row in report["results"]}
+    assert set(rows) == {(pair, name) for pair in ("1-5", "4-9")
+                         for name in ("skmlp", "sklearn")}
+    for (_, name), row in rows.items():
+        curve = row["accuracy_curve"]
+        assert len(curve) == len(row["seconds_curve"]) >= 1
+        assert np.all(np.diff(row["seconds_curve"]) > 0)
+        assert row["best_accuracy"] == max(curve)
+        if row["epochs"] is None:  # never reached: every epoch ran
+            assert row["seconds"] is None and max(curve) < row["target"]
+            assert len(curve) == (20 if name == "skmlp" else 2)
+        else:  # stopped at the first epoch at the target
+            assert curve[-1] >= row["target"] > max(curve[:-1], default=0)
+            assert row["seconds"] == row["seconds_curve"][-1]
+            assert row["epochs"] == len(curve)
+    assert rows["4-9", "skmlp"]["seconds"] is None  # 101 % is out of reach
+    assert rows["1-5", "skmlp"]["epochs"] is not None
+    table = benchmark_accuracy.format_accuracy_table(report)
+    assert "1-5" in table and "4-9" in table and "skmlp" in table
+
+
+def test_time_to_accuracy_scores_the_weights_of_each_epoch():
+    # skmlp's epochs are scored afterwards, from copies: the last epoch's
+    # copy must give the fitted model's own test accuracy.
+    from skmlp import ScratchMLPClassifier, benchmark_accuracy
+
+    mnist = load_mnist_sample()
+    X, y, X_test, y_test = benchmark_accuracy._pair(mnist, (4, 9), np.float32)
+    config = {"seed": 0, "hidden_layers": (8,), "max_epochs": 2}
+    epochs = list(benchmark_accuracy._skmlp_epochs(X, y, config))
+    accuracies = [np.mean(predict(X_test) == y_test) for _, predict in epochs]
+    clf = ScratchMLPClassifier(random_state=0, hidden_layers=(8,)).fit(X, y)
+    assert len(epochs) == clf.n_iter_
+    assert accuracies[-1] == clf.score(X_test, y_test)
+    assert len(set(accuracies)) > 1  # not one model scored n times

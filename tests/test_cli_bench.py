@@ -21,12 +21,16 @@ def test_bench_prints_a_table_and_writes_json(run_cli, tmp_path):
     path = tmp_path / "bench.json"
     before = blas_info()
     status, table, stderr = run_cli("bench", *TINY, "--no-torch", "--threads", "1",
-                                    "--seed", "3", "--json", path)
+                                    "--seed", "3", "--setting", "notebook",
+                                    "--json", path)
     assert status == 0, stderr
     for word in ("floor", "skmlp", "sklearn", "s/epoch", "skmlp/floor", "BLAS"):
         assert word in table
     assert "torch " not in table.split("implementation")[1]
-    report = json.loads(path.read_text())
+    assert "adam-floor" not in table
+    settings = json.loads(path.read_text())["settings"]
+    assert list(settings) == ["notebook"]
+    report = settings["notebook"]
     assert set(report) == {"config", "machine", "memory_method", "results", "ratios"}
     assert [row["implementation"] for row in report["results"]] == [
         "floor", "skmlp", "sklearn"]
@@ -95,3 +99,33 @@ def test_ctrl_c_stops_the_benchmark(run_cli, interrupt_epoch, epoch):
     assert status == EXIT_INTERRUPTED
     assert stderr == "skmlp bench: interrupted\n"
     assert "s/epoch" not in stdout
+
+
+def test_bench_times_both_settings_by_default(run_cli, tmp_path):
+    path = tmp_path / "bench.json"
+    argv = [arg for arg in TINY if arg not in ("--batch-size", "50")]
+    status, stdout, stderr = run_cli("bench", *argv, "--no-torch", "--json", path)
+    assert status == 0, stderr
+    assert "setting 'notebook'" in stdout and "setting 'default'" in stdout
+    assert "skmlp/adam-floor" in stdout
+    settings = json.loads(path.read_text())["settings"]
+    assert list(settings) == ["notebook", "default"]
+    assert settings["notebook"]["config"]["batch_size"] == 1000
+    assert settings["default"]["config"]["batch_size"] == 128
+    assert settings["default"]["config"]["solver"] == "adam"
+
+
+def test_bench_time_to_accuracy(run_cli, tmp_path):
+    path = tmp_path / "accuracy.json"
+    status, stdout, stderr = run_cli("bench", "--sample", "--time-to-accuracy",
+                                     "--max-epochs", "1", "--hidden", "4",
+                                     "--no-torch", "--threads", "1", "--json", path)
+    assert status == 0, stderr
+    assert "time to accuracy" in stdout and "s/epoch" not in stdout
+    report = json.loads(path.read_text())
+    assert [(row["pair"], row["implementation"]) for row in report["results"]] == [
+        ("1-5", "skmlp"), ("1-5", "sklearn"), ("4-9", "skmlp"), ("4-9", "sklearn")]
+    assert report["config"]["targets"] == {"1-5": 0.995, "4-9": 0.99}
+    for row in report["results"]:
+        if row["implementation"] == "sklearn":
+            assert len(row["accuracy_curve"]) == 1  # --max-epochs 1

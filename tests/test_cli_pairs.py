@@ -46,7 +46,8 @@ def test_pairs_default_is_the_notebooks(run_cli, tmp_path, monkeypatch):
         {"pair": f"{pair[0]}-{pair[1]}", "d1": pair[0], "d2": pair[1],
          "accuracy": 0.5, "notebook": NOTEBOOK_ACCURACY.get(pair), "n_train": 1,
          "n_test": 1, "n_iter": 1, "fit_seconds": 0.0}, None))
-    assert run_cli("pairs", "--sample", "--out", tmp_path)[0] == 0
+    # In this process: a worker process would not see the stand-in.
+    assert run_cli("pairs", "--sample", "--n-jobs", "1", "--out", tmp_path)[0] == 0
     pairs = [tuple(map(int, row["pair"].split("-")))
              for row in _read_csv(tmp_path / "pairs.csv")]
     assert pairs == list(NOTEBOOK_ACCURACY)
@@ -67,7 +68,8 @@ def test_ctrl_c_during_pairs_reports_the_pairs_done(run_cli, tmp_path,
                                                     interrupt_epoch):
     interrupt_epoch(4)  # the second epoch of the second pair
     status, stdout, stderr = run_cli("pairs", "--sample", "--pairs", "1-5",
-                                     "1-7", "4-9", *TINY, "--out", tmp_path)
+                                     "1-7", "4-9", *TINY, "--n-jobs", "1",
+                                     "--out", tmp_path)
     assert status == EXIT_INTERRUPTED
     assert "Interrupted while training 1-7 (after 1 epoch(s)); 1 of 3 pair(s) " \
            "finished" in stderr
@@ -87,3 +89,45 @@ def test_classifier_options_reach_every_pair(run_cli, tmp_path):
                 "init": "glorot", "activation": "sigmoid"}
     assert {name: parameters["given"][name] for name in expected} == expected
     assert {name: parameters["classifier"][name] for name in expected} == expected
+
+
+def test_pairs_results_do_not_depend_on_n_jobs(run_cli, tmp_path):
+    reports = {}
+    for n_jobs in ("1", "2"):
+        out = tmp_path / n_jobs
+        status, stdout, stderr = run_cli("pairs", "--sample", "--pairs", "1-5",
+                                         "4-9", "2-3", *TINY, "--n-jobs", n_jobs,
+                                         "--out", out)
+        assert status == 0, stderr
+        reports[n_jobs] = _read_json(out / "pairs.json")
+        reports[n_jobs]["table"] = stdout.split("pair ", 1)[1].split("Wall")[0]
+    one, two = reports["1"], reports["2"]
+    assert [r["pair"] for r in two["results"]] == ["1-5", "4-9", "2-3"]
+    for key in ("accuracy", "n_iter", "n_train", "n_test"):
+        assert [r[key] for r in one["results"]] == [r[key] for r in two["results"]]
+    assert one["summary"] == two["summary"]
+    assert one["parameters"] == two["parameters"]
+    # The table but for the fit times.
+    def without_times(table):
+        return re.sub(r"\d+\.\d\s*$", "", table, flags=re.M)
+    assert without_times(one["table"]) == without_times(two["table"])
+
+
+def test_ctrl_c_during_parallel_pairs_reports_the_pairs_done(run_cli, tmp_path,
+                                                             monkeypatch):
+    # Ctrl-C reaches the main process while it waits for the second pair.
+    def parallel(**kwargs):
+        def run(tasks):
+            task = next(iter(tasks))
+            yield task[0](*task[1], **task[2])
+            raise KeyboardInterrupt
+        return run
+
+    monkeypatch.setattr(skmlp.cli.pairs.joblib, "Parallel", parallel)
+    status, stdout, stderr = run_cli("pairs", "--sample", "--pairs", "1-5",
+                                     "1-7", "4-9", *TINY, "--n-jobs", "2",
+                                     "--out", tmp_path)
+    assert status == EXIT_INTERRUPTED
+    assert "Interrupted while training 1-7; 1 of 3 pair(s) finished" in stderr
+    assert [row["pair"] for row in _read_csv(tmp_path / "pairs.csv")] == ["1-5"]
+    assert _read_json(tmp_path / "pairs.json")["interrupted"] is True

@@ -400,3 +400,95 @@ def test_scaled_backprop_gives_the_sgd_steps(dtype):
                                    atol=8 * eps * np.abs(0.01 * g).max())
     assert fast.gradient_scale("sgd", 0.01) == -0.01
     assert fast.gradient_scale("adam", 0.01) == 1.0
+
+
+# --------------------------------------------------------------------------
+# Adam's scaled moments
+
+
+def _adam_run(X, T, sizes, dtype, batch_size, epochs, engine):
+    rng = np.random.default_rng(4)
+    net = reference.Network(tuple(sizes))
+    coefs, intercepts = reference.init_params(net, "auto", rng, dtype)
+    state = reference.init_optimizer("adam", coefs + intercepts)
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(len(X))
+        kwargs = {"solver": "adam", "eta": 0.001, "momentum": 0.0,
+                  "batch_size": batch_size, "order": order}
+        if engine == "reference":
+            reference.train_epoch(net, coefs, intercepts, state, X, T, None,
+                                  **kwargs)
+        else:
+            fast.train_epoch(net, coefs, intercepts, state, X, T, None, **kwargs)
+    return coefs + intercepts, state
+
+
+def test_adam_moments_fold_back_over_long_epochs():
+    # 400 steps an epoch: the scaled moments are folded back every 87 steps
+    # and left plain at the epoch's end, the reference engine's m and v.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1600, 40))
+    T = (X[:, :1] > 0).astype(np.float64)
+    sizes = [40, 30, 8, 1]
+    want, want_state = _adam_run(X, T, sizes, np.float64, 4, 2, "reference")
+    got, got_state = _adam_run(X, T, sizes, np.float64, 4, 2, "fast")
+    assert got_state["t"] == want_state["t"] == 800
+    for name in ("m", "v"):
+        for a, b in zip(got_state[name], want_state[name], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-300)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+def test_lone_adam_step_is_the_references():
+    rng = np.random.default_rng(1)
+    params = [rng.normal(size=(30, 5)), rng.normal(size=5)]
+    state = reference.init_optimizer("adam", params)
+    ref_params = [p.copy() for p in params]
+    ref_state = reference.init_optimizer("adam", ref_params)
+    for _ in range(3):
+        grads = [rng.normal(size=p.shape) for p in params]
+        want = reference.adam_update(ref_params, [g.copy() for g in grads],
+                                     ref_state, 0.01)
+        for p, change in zip(ref_params, want, strict=True):
+            p += change
+        changes = fast.apply_updates("adam", state, params, grads, 0.01, 0.0)
+        assert changes == pytest.approx([float(np.sum(c**2)) for c in want],
+                                        rel=1e-12)
+    for a, b in zip(params, ref_params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for a, b in zip(state["m"] + state["v"], ref_state["m"] + ref_state["v"],
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_adam_moments_are_plain_after_an_interrupted_epoch(monkeypatch):
+    # Ctrl-C in the middle of an epoch: the moments are left in the plain form
+    # (of the steps taken), not the scaled one.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 10))
+    T = (X[:, :1] > 0).astype(np.float64)
+    net = reference.Network((10, 6, 1))
+    coefs, intercepts = reference.init_params(net, "auto", rng, np.float64)
+    params = coefs + intercepts
+    state = reference.init_optimizer("adam", params)
+    ref_params = [p.copy() for p in params]
+    ref_state = reference.init_optimizer("adam", ref_params)
+    real, steps = fast.apply_updates, []
+
+    def spy(solver, state, params, grads, *args):
+        if len(steps) == 3:
+            raise KeyboardInterrupt
+        steps.append([g.copy() for g in grads])
+        return real(solver, state, params, grads, *args)
+
+    monkeypatch.setattr(fast, "apply_updates", spy)
+    with pytest.raises(KeyboardInterrupt):
+        fast.train_epoch(net, coefs, intercepts, state, X, T, None, solver="adam",
+                         eta=0.01, momentum=0.0, batch_size=8, order=None)
+    for grads in steps:
+        reference.adam_update(ref_params, grads, ref_state, 0.01)
+    assert state["t"] == ref_state["t"] == 3
+    for a, b in zip(state["m"] + state["v"], ref_state["m"] + ref_state["v"],
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

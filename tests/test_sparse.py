@@ -128,9 +128,9 @@ def test_sparse_dtype_is_kept_through_fit_and_predict(monkeypatch, container, dt
     grad_dtypes = set()
     apply_updates = fast.apply_updates
 
-    def spy(solver, state, params, grads, eta, momentum):
+    def spy(solver, state, params, grads, *args):
         grad_dtypes.update(g.dtype for g in grads)
-        return apply_updates(solver, state, params, grads, eta, momentum)
+        return apply_updates(solver, state, params, grads, *args)
 
     monkeypatch.setattr(fast, "apply_updates", spy)
     clf = _small(alpha=0.01).fit(X_sparse, y)

@@ -5,7 +5,9 @@ import sys
 import time
 from itertools import combinations
 
+import joblib
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..classifier import ScratchMLPClassifier
@@ -19,6 +21,7 @@ from ._options import (
     classifier_params,
     one_line,
     pair,
+    positive_int,
     seed,
 )
 from ._output import (
@@ -59,6 +62,10 @@ def add_parser(commands):
     group = add_model_arguments(parser)
     group.add_argument("--seed", type=seed, metavar="N", default=0,
                        help="random_state of every classifier (default: 0)")
+    parser.add_argument("--n-jobs", type=positive_int, metavar="N",
+                        help="pairs trained at once, each in its own process "
+                             "on one BLAS thread (default: every core); the "
+                             "results do not depend on it")
     add_data_arguments(parser)
     add_out_argument(parser, "pairs.csv, pairs.json and pairs.png")
     parser.set_defaults(run=run)
@@ -80,28 +87,32 @@ def run(args):
     print(f"{len(pairs)} pair(s) from {source}; "
           f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
+    n_jobs = min(args.n_jobs or joblib.cpu_count(), len(pairs))
     results, stopped_at = [], None
     progress = tqdm(pairs, desc="Pairs", unit="pair")
+    trained = _trained_pairs(data, pairs, params, n_jobs)
     for digits in progress:
-        clf = None
+        epochs = None
         try:
             progress.set_postfix_str(pair_name(digits))
-            result, clf = _train_pair(data, digits, params)
+            result, epochs = next(trained)
         except KeyboardInterrupt:
             result = None
         if result is None:  # interrupted
-            stopped_at = (digits, n_epochs_run(clf))
+            stopped_at = (digits, epochs)
             break
         results.append(result)
         tqdm.write(f"{result['pair']}: {percent(result['accuracy'])} "
                    f"({result['n_iter']} epochs, {result['fit_seconds']:.1f} s)")
     progress.close()
+    trained.close()  # stops the pairs still training
     wall_seconds = time.perf_counter() - start
 
     if stopped_at is not None:
         digits, epochs = stopped_at
-        print(f"Interrupted while training {pair_name(digits)} (after {epochs} "
-              f"epoch(s)); {len(results)} of {len(pairs)} pair(s) finished.",
+        after = "" if epochs is None else f" (after {epochs} epoch(s))"
+        print(f"Interrupted while training {pair_name(digits)}{after}; "
+              f"{len(results)} of {len(pairs)} pair(s) finished.",
               file=sys.stderr)
     if not results:
         return EXIT_INTERRUPTED if stopped_at else 0
@@ -119,6 +130,47 @@ def run(args):
     print(f"Wall time {wall_seconds:.0f} s.")
     outputs.report()
     return EXIT_INTERRUPTED if stopped_at else 0
+
+
+def _trained_pairs(data, pairs, params, n_jobs):
+    """Yield ``(result, epochs run)`` of each pair in turn (``result`` None
+    when its training was interrupted).
+
+    With ``n_jobs > 1`` the pairs train in ``n_jobs`` worker processes at
+    once (loky), each on one BLAS thread: a pair's batches are too small for
+    two threads to pay (see ``skmlp.nn.fast.blas_thread_limit``), so the
+    cores are better used by several pairs.  The results come back in the
+    pairs' order, and each is what the pair gives alone.
+    """
+    if n_jobs == 1:
+        for digits in pairs:
+            clf = None
+            try:
+                result, clf = _train_pair(data, digits, params)
+            except KeyboardInterrupt:
+                yield None, n_epochs_run(clf)
+                return
+            yield result, n_epochs_run(clf)
+        return
+    tasks = (joblib.delayed(_train_pair_alone)(_pair_data(data, digits), digits,
+                                               params)
+             for digits in pairs)
+    yield from joblib.Parallel(n_jobs=n_jobs, backend="loky",
+                               return_as="generator")(tasks)
+
+
+def _pair_data(data, digits):
+    """The images of two digits only, in ``data``'s layout: what a worker
+    process needs of MNIST."""
+    X_train, y_train, X_test, y_test = select(data, digits)
+    return (X_train, y_train), (X_test, y_test)
+
+
+def _train_pair_alone(data, digits, params):
+    """:func:`_train_pair` on one BLAS thread, in a worker process."""
+    with threadpool_limits(1, user_api="blas"):
+        result, clf = _train_pair(data, digits, params)
+    return result, n_epochs_run(clf)
 
 
 def _train_pair(data, digits, params):

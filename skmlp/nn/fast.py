@@ -35,7 +35,7 @@ Each shortcut below was measured, and is explained where it sits:
   multiplied by ``-eta``, with no pass over the gradients.
 - **Adam in place** (:func:`apply_updates`): the moments and the step are
   updated without temporaries.
-- **Per-row norm** (:func:`_squared_norm`): the weight change's norm as one
+- **Per-row norm** (:func:`squared_norm`): the weight change's norm as one
   ``vecdot`` per row, not one dot that the BLAS splits among threads.
 - **BLAS threads** (:func:`blas_thread_limit`): small batches train on one
   BLAS thread.
@@ -59,6 +59,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
+from ._fast_updates import ScaledAdam, apply_updates, gradient_scale, squared_norm
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 from .reference import (
     Network,
@@ -237,7 +238,7 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
             if masks[layer - 1] is not None:
                 delta *= masks[layer - 1]
     if alpha:
-        cost += 0.5 * alpha * sum(_squared_norm(W) for W in coefs)
+        cost += 0.5 * alpha * sum(squared_norm(W) for W in coefs)
     return cost
 
 
@@ -258,76 +259,6 @@ def _rows_with_error(delta):
     if np.count_nonzero(nonzero) > _SPARSE_ROWS * len(delta):
         return None
     return np.flatnonzero(nonzero)
-
-
-# --------------------------------------------------------------------------
-# Updates.  The optimiser's state is a dict of plain values (arrays, numbers)
-# so that a fitted estimator pickles and serialises without custom classes;
-# it is the reference's (``init_optimizer``), so that a model can switch
-# engines between fits.
-
-ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
-
-
-def _squared_norm(a):
-    # One BLAS dot per row, then the sum of the rows': 3-6x faster than
-    # einsum's loop.  Not one dot of the whole array: OpenBLAS splits a dot of
-    # more than 10,000 values among threads, and a thread that the OS does not
-    # schedule at once stalls the call for milliseconds (x100 on a busy
-    # machine) for a few microseconds of work.  Rows are layer widths.
-    if a.ndim == 1 or not hasattr(np, "vecdot"):  # vecdot: NumPy >= 2.0
-        return float(np.einsum("i,i->", a.ravel(), a.ravel()))
-    return float(np.vecdot(a, a).sum())
-
-
-def gradient_scale(solver, eta):
-    """The ``scale`` of :func:`backprop` that :func:`apply_updates` expects."""
-    return -eta if solver == "sgd" else 1.0
-
-
-def apply_updates(solver, state, params, grads, eta, momentum):
-    """Update ``params`` in place from ``grads`` (which are overwritten).
-
-    ``grads`` come from :func:`backprop` with ``scale=gradient_scale(solver,
-    eta)``: for 'sgd' they are already the steps ``-eta * dC/dW``.
-
-    Returns the squared L2 norm of each parameter's change, which the caller
-    turns into the notebook's weight-change curve without copying weights.
-
-    - 'sgd' with ``momentum == 0`` is the notebook's ``W <- W - eta * dC/dW``;
-      with momentum, ``v <- momentum * v - eta * dC/dW; W <- W + v``.
-    - 'adam' is Kingma & Ba's update with ``eta`` as its step size.
-    """
-    changes = []
-    if solver == "sgd":
-        for p, g, v in zip(params, grads, state["velocities"], strict=True):
-            if momentum:
-                v *= momentum
-                v += g
-                g = v
-            p += g
-            changes.append(_squared_norm(g))
-        return changes
-
-    state["t"] += 1
-    t = state["t"]
-    step = eta * np.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
-    for p, g, m, v in zip(params, grads, state["m"], state["v"], strict=True):
-        # m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2, without temporaries
-        m *= ADAM_BETA1 / (1 - ADAM_BETA1)
-        m += g
-        m *= 1 - ADAM_BETA1
-        np.square(g, out=g)
-        v *= ADAM_BETA2 / (1 - ADAM_BETA2)
-        v += g
-        v *= 1 - ADAM_BETA2
-        np.sqrt(v, out=g)
-        g += ADAM_EPSILON
-        np.divide(m, g, out=g)
-        g *= -step
-        p += g
-        changes.append(_squared_norm(g))
-    return changes
 
 
 # --------------------------------------------------------------------------
@@ -492,7 +423,8 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     total_cost = total_change = 0.0
     n_batches = 0
     scale = gradient_scale(solver, eta)
-    with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
+    with (blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype),
+          ScaledAdam(state) if solver == "adam" else nullcontext() as scaled):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
             masks = None if dropout is None else dropout_masks(
@@ -503,7 +435,8 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
             total_cost += cost
             if not np.isfinite(cost):
                 break
-            changes = apply_updates(solver, state, params, grads, eta, momentum)
+            changes = apply_updates(solver, state, params, grads, eta, momentum,
+                                    scaled)
             total_change += sum(
                 np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
             )
