@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted
 
 from . import _classifier_state, _stamp, _training, _validation
+from ._concurrency import one_fit_at_a_time
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
@@ -237,6 +238,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``X``, ``y`` for ``epochs`` epochs.
@@ -263,6 +265,7 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         reset = not (self.warm_start and hasattr(self, "classes_"))
         return self._fit(X, y, sample_weight, reset=reset, incremental=False)
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``X``, ``y``, continuing from the current weights.
