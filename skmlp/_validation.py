@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -24,6 +25,17 @@ _NOT_NUMERIC = (
 )
 _INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
 _MISSING_LABEL = "Drop the samples whose label is missing."
+
+
+class NumberInterval(Interval):
+    """scikit-learn's ``Interval`` refusing booleans: ``True`` is an int to
+    Python, but ``eta=True`` or ``batch_size=True`` is a mistake, not 1."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return f"{super().__str__()} (not a bool)"
 
 
 def mean_one(sample_weight):

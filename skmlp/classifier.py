@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _classifier_state, _stamp, _training, _validation
 from ._concurrency import one_fit_at_a_time
+from ._validation import NumberInterval
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
@@ -166,27 +167,34 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layers": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layers": [
+            "array-like", NumberInterval(Integral, 1, None, closed="left")
+        ],
         "activation": [StrOptions({"relu", "sigmoid", "tanh"})],
         "loss": [StrOptions({"squared_error", "log_loss"})],
         "solver": [StrOptions({"sgd", "adam"})],
-        "eta": [Interval(Real, 0, None, closed="neither")],
+        "eta": [NumberInterval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"constant", "cosine"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [NumberInterval(Integral, 1, None, closed="left")],
+        "epochs": [NumberInterval(Integral, 1, None, closed="left")],
+        "momentum": [NumberInterval(Real, 0, 1, closed="left")],
+        "alpha": [NumberInterval(Real, 0, None, closed="left")],
         "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
+            NumberInterval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [NumberInterval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
-        "random_state": ["random_state"],
+        # scikit-learn's "random_state" but for seed=True.
+        "random_state": [
+            NumberInterval(Integral, 0, 2**32 - 1, closed="both"),
+            np.random.RandomState,
+            None,
+        ],
         "verbose": ["verbose"],
         "engine": [StrOptions({"fast", "reference"})],
     }

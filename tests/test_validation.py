@@ -235,6 +235,43 @@ def test_parameter_out_of_range(data, name, value, message):
         _small(**{name: value}).partial_fit(X, y, classes=[0, 1])
 
 
+# Every numeric parameter: a bool is an int to Python, never a number here.
+NUMERIC_PARAMS = ["hidden_layers", "eta", "batch_size", "epochs", "momentum",
+                  "alpha", "validation_fraction", "n_iter_no_change", "tol",
+                  "random_state"]
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_])
+@pytest.mark.parametrize("name", NUMERIC_PARAMS)
+def test_numeric_parameters_refuse_booleans(data, name, value):
+    X, y = data
+    message = f"(?s)The '{name}' parameter .*not a bool.*Got {value!r} instead"
+    for call in (lambda clf: clf.fit(X, y),
+                 lambda clf: clf.partial_fit(X, y, classes=[0, 1])):
+        with pytest.raises(ValueError, match=message):
+            call(_small(**{name: value}))
+
+
+def test_every_numeric_constraint_refuses_booleans():
+    from sklearn.utils._param_validation import Interval
+
+    from skmlp._validation import NumberInterval
+
+    numeric = {
+        name for name, constraints in
+        ScratchMLPClassifier._parameter_constraints.items()
+        for c in constraints if isinstance(c, Interval)
+    }
+    assert numeric == set(NUMERIC_PARAMS)
+    for name in numeric:
+        for c in ScratchMLPClassifier._parameter_constraints[name]:
+            assert not isinstance(c, Interval) or isinstance(c, NumberInterval)
+
+
+def test_verbose_takes_a_bool_as_in_scikit_learn(data):
+    assert _small(verbose=False).fit(*data).n_iter_ == 2
+
+
 def test_parameter_errors_are_also_type_errors(data):
     # sklearn's InvalidParameterError is both, so either except clause works.
     with pytest.raises(TypeError, match="'eta' parameter"):
