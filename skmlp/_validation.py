@@ -6,7 +6,7 @@ remedies its messages leave out, chosen by testing the data, never by
 matching their wording.  Nothing here mutates what the caller passed.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -145,6 +145,40 @@ def checked_sample_weight(sample_weight, X):
     )
     # Unit weights are the unweighted problem exactly; skip the extra work.
     return None if np.all(sample_weight == 1) else sample_weight
+
+
+def _label_kind(label):
+    if label is None:
+        return "None"
+    if isinstance(label, str):
+        return "str"
+    if isinstance(label, Real) and not isinstance(label, complex):
+        return "number"
+    return type(label).__name__
+
+
+def check_label_types(y, name="y"):
+    """Refuse labels of types that cannot be sorted together (None and
+    strings, ints and strings), which ``classes_`` must be."""
+    dtype = getattr(y, "dtype", None)
+    if isinstance(y, str) or (dtype is not None and dtype != np.dtype(object)):
+        return  # one dtype: sortable (or refused later with its own message)
+    try:
+        labels = np.asarray(y, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return
+    kinds = {}
+    for label in labels:
+        kinds.setdefault(_label_kind(label), label)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{kind} ({label!r})" for kind, label in kinds.items())
+        missing = (" A None label is often a missing one: drop those samples."
+                   if "None" in kinds else "")
+        raise ValueError(
+            f"{name} mixes labels of types that cannot be sorted together: "
+            f"{examples}. Convert the labels to one type first, e.g. "
+            f"{name}.astype(str) or {name}.astype(int).{missing}"
+        )
 
 
 def check_warm_start_classes(classes, y):

@@ -296,11 +296,15 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ScratchMLPClassifier
             The updated estimator.
         """
+        _validation.check_label_types(y)
+        if classes is not None:
+            _validation.check_label_types(classes, name="classes")
         _validation.check_partial_fit(self.early_stopping, classes)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
+        _validation.check_label_types(y)
         hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
         X, y = _validation.validate(
             self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
@@ -488,6 +492,11 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``X``, ``y``, as scikit-learn's ``score``."""
+        _validation.check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __getstate__(self):
         # The version lets a later skmlp warn about an older model; the

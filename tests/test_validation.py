@@ -416,3 +416,51 @@ def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
     for bad_X in (_with(X, np.nan), X + 1j, _with(X, np.inf)[:, 0]):
         with pytest.raises(ValueError, match=r"^The input is not valid\.$"):
             _small().fit(bad_X, y)
+
+
+# --------------------------------------------------------------------------
+# Labels of types that cannot be sorted together
+
+MIXED_LABELS = {
+    "None+str": ([None, "b"], r"None \(None\), str \('b'\)", ".*drop those samples"),
+    "int+str": ([1, "b"], r"number \(1\), str \('b'\)", ""),
+}
+
+
+def _mixed(labels, as_list):
+    y = labels * (N // 2)
+    return y if as_list else np.array(y, dtype=object)
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["array", "list"])
+@pytest.mark.parametrize("kind", MIXED_LABELS)
+def test_labels_of_mixed_types_are_refused(data, kind, as_list):
+    X, _ = data
+    labels, types, tail = MIXED_LABELS[kind]
+    y = _mixed(labels, as_list)
+    message = f"(?s)y mixes labels of types .*{types}.*y.astype\\(str\\){tail}"
+    with pytest.raises(ValueError, match=message):
+        _small().fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        _small().partial_fit(X, y, classes=["a", "b"])
+    fitted = _small().fit(X, np.array(["a", "b"] * (N // 2)))
+    with pytest.raises(ValueError, match=message):
+        fitted.partial_fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        fitted.score(X, y)
+
+
+@pytest.mark.parametrize("kind", MIXED_LABELS)
+def test_classes_of_mixed_types_are_refused(data, kind):
+    X, _ = data
+    labels, types, _ = MIXED_LABELS[kind]
+    y = np.array(["b"] * N, dtype=object)
+    with pytest.raises(ValueError, match=f"classes mixes labels of types .*{types}"):
+        _small().partial_fit(X, y, classes=np.array(labels, dtype=object))
+
+
+def test_labels_of_one_type_in_an_object_array_are_accepted(data):
+    X, y = data
+    clf = _small().fit(X, np.array(["a", "b"] * (N // 2), dtype=object))
+    assert list(clf.classes_) == ["a", "b"]
+    assert 0 <= clf.score(X, np.array(["a", "b"] * (N // 2), dtype=object)) <= 1
