@@ -494,7 +494,23 @@ class ScratchMLPClassifier(ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(X))
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy on ``X``, ``y``, as scikit-learn's ``score``."""
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels of ``X``, of one type (labels that cannot be sorted
+            together are refused, as in ``fit``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample.
+
+        Returns
+        -------
+        score : float
+            The (weighted) share of samples predicted right.
+        """
         _validation.check_label_types(y)
         return super().score(X, y, sample_weight=sample_weight)
 
