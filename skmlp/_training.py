@@ -167,16 +167,15 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
                 stacklevel=4,
             )
             raise
-        if not np.isfinite(cost) or not all(
-            np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_
-        ):
+        overflowed = non_finite(clf, cost)
+        if overflowed:
             rollback(clf, last_good)
             raise ValueError(
-                f"Training diverged in epoch {clf.n_iter_ + 1}: the cost or the "
-                f"weights became infinite or NaN with eta={clf.eta}. Use a "
-                "smaller eta (the cost is a sum over the batch, so a larger "
-                "batch_size needs a smaller eta), or solver='adam'; and scale "
-                "the features (e.g. with StandardScaler or ImageVectorizer)."
+                f"Training diverged in epoch {clf.n_iter_ + 1}: {overflowed} "
+                f"became infinite or NaN with eta={clf.eta}, alpha={clf.alpha}. "
+                "Use a smaller eta (the cost is a sum over the batch, so a larger "
+                "batch_size needs a smaller eta) or alpha, or solver='adam'; and "
+                "scale the features (e.g. with StandardScaler or ImageVectorizer)."
             )
         clf.n_iter_ += 1
         clf._epochs_done += 1
@@ -208,6 +207,24 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
         clf.best_loss_ = None
         if best_params is not None:
             restore(clf, best_params)
+
+
+# The optimiser's arrays, by solver: an overflow there (Adam's squared
+# gradients) makes every later step 0 or NaN while the weights stay finite.
+_STATE_NAMES = {"m": "Adam's first moments (m)", "v": "Adam's second moments (v)",
+                "velocities": "SGD's velocities"}
+
+
+def non_finite(clf, cost):
+    """What of an epoch's results is infinite or NaN (the cost, the weights,
+    the optimiser's state), or '' when all is finite.  One pass over each."""
+    overflowed = [] if np.isfinite(cost) else ["the cost"]
+    if not all(np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_):
+        overflowed.append("the weights")
+    for key, arrays in clf._optimizer_state.items():
+        if key in _STATE_NAMES and not all(np.isfinite(a).all() for a in arrays):
+            overflowed.append(_STATE_NAMES[key])
+    return ", ".join(overflowed)
 
 
 def snapshot(clf):

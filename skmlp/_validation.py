@@ -11,6 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.utils import compute_class_weight
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -25,6 +26,17 @@ _NOT_NUMERIC = (
 )
 _INFINITE = "Replace or drop the infinite values first (np.isfinite finds them)."
 _MISSING_LABEL = "Drop the samples whose label is missing."
+
+
+class NumberInterval(Interval):
+    """scikit-learn's ``Interval`` refusing booleans: ``True`` is an int to
+    Python, but ``eta=True`` or ``batch_size=True`` is a mistake, not 1."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return f"{super().__str__()} (not a bool)"
 
 
 def mean_one(sample_weight):
@@ -191,6 +203,40 @@ def with_class_weights(sample_weight, row_weights, dtype):
     if sample_weight is not None:
         row_weights = sample_weight * row_weights
     return row_weights.astype(dtype)
+
+
+def _label_kind(label):
+    if label is None:
+        return "None"
+    if isinstance(label, str):
+        return "str"
+    if isinstance(label, Real) and not isinstance(label, complex):
+        return "number"
+    return type(label).__name__
+
+
+def check_label_types(y, name="y"):
+    """Refuse labels of types that cannot be sorted together (None and
+    strings, ints and strings), which ``classes_`` must be."""
+    dtype = getattr(y, "dtype", None)
+    if isinstance(y, str) or (dtype is not None and dtype != np.dtype(object)):
+        return  # one dtype: sortable (or refused later with its own message)
+    try:
+        labels = np.asarray(y, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return
+    kinds = {}
+    for label in labels:
+        kinds.setdefault(_label_kind(label), label)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{kind} ({label!r})" for kind, label in kinds.items())
+        missing = (" A None label is often a missing one: drop those samples."
+                   if "None" in kinds else "")
+        raise ValueError(
+            f"{name} mixes labels of types that cannot be sorted together: "
+            f"{examples}. Convert the labels to one type first, e.g. "
+            f"{name}.astype(str) or {name}.astype(int).{missing}"
+        )
 
 
 def check_warm_start_classes(classes, y):

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -14,6 +14,8 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted
 
 from . import _callbacks, _classifier_state, _predicting, _stamp, _training, _validation
+from ._concurrency import one_fit_at_a_time
+from ._validation import NumberInterval
 from .nn import reference
 
 # Rows per chunk in predict: memory for one chunk's activations, whatever len(X).
@@ -194,29 +196,36 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     """
 
     _parameter_constraints = {
-        "hidden_layers": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layers": [
+            "array-like", NumberInterval(Integral, 1, None, closed="left")
+        ],
         "activation": [StrOptions({"relu", "sigmoid", "tanh"})],
         "loss": [StrOptions({"squared_error", "log_loss"})],
         "solver": [StrOptions({"sgd", "adam"})],
-        "eta": [Interval(Real, 0, None, closed="neither")],
+        "eta": [NumberInterval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"constant", "cosine"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [NumberInterval(Integral, 1, None, closed="left")],
+        "epochs": [NumberInterval(Integral, 1, None, closed="left")],
+        "momentum": [NumberInterval(Real, 0, 1, closed="left")],
+        "alpha": [NumberInterval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "dropout": [NumberInterval(Real, 0, 1, closed="left"), "array-like"],
         "init": [StrOptions({"auto", "he", "glorot", "uniform"})],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [NumberInterval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
+            NumberInterval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [NumberInterval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
-        "random_state": ["random_state"],
+        # scikit-learn's "random_state" but for seed=True.
+        "random_state": [
+            NumberInterval(Integral, 0, 2**32 - 1, closed="both"),
+            np.random.RandomState,
+            None,
+        ],
         "verbose": ["verbose"],
         "engine": [StrOptions({"fast", "reference"})],
     }
@@ -272,6 +281,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
     # ------------------------------------------------------------------ fit
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``X``, ``y`` for ``epochs`` epochs.
@@ -299,6 +309,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         reset = not (self.warm_start and hasattr(self, "classes_"))
         return self._fit(X, y, sample_weight, reset=reset, incremental=False)
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over ``X``, ``y``, continuing from the current weights.
@@ -321,12 +332,16 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self : ScratchMLPClassifier
             The updated estimator.
         """
+        _validation.check_label_types(y)
+        if classes is not None:
+            _validation.check_label_types(classes, name="classes")
         _validation.check_partial_fit(self.early_stopping, classes,
                                       self.class_weight)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
+        _validation.check_label_types(y)
         hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
         dropout = _validation.checked_dropout(self.dropout, len(hidden_layers))
         X, y = _validation.validate(
@@ -475,6 +490,27 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels of ``X``, of one type (labels that cannot be sorted
+            together are refused, as in ``fit``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample.
+
+        Returns
+        -------
+        score : float
+            The (weighted) share of samples predicted right.
+        """
+        _validation.check_label_types(y)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __getstate__(self):
         # The version lets a later skmlp warn about an older model; the

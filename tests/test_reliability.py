@@ -316,3 +316,71 @@ def test_grid_search_is_identical_with_one_or_two_jobs(digits):
             )
     assert serial.best_params_ == parallel.best_params_
     _assert_same_weights(serial.best_estimator_, parallel.best_estimator_)
+
+
+# --------------------------------------------------------------------------
+# Overflow of the optimiser's state
+
+
+@pytest.mark.parametrize("alpha", [1e300, 1e200])
+def test_an_overflowing_adam_state_is_a_divergence(digits, alpha):
+    # Adam's squared gradients overflow: every step would be 0, the weights
+    # finite and the cost flat, with no error.
+    X, y = digits
+    clf = _small(solver="adam", alpha=alpha)
+    with pytest.raises(
+        ValueError,
+        match=r"(?s)Training diverged in epoch 1: Adam's second moments \(v\).*"
+              r"alpha=1e\+\d+.*or alpha.*scale the features",
+    ):
+        clf.fit(X, y)
+    # Rolled back: the state of before the failed epoch, all finite.
+    assert all(np.isfinite(a).all() for a in clf._optimizer_state["v"])
+    assert clf.n_iter_ == 0
+
+
+def test_a_huge_gradient_that_fits_in_the_state_trains(digits):
+    # alpha=1e154 makes gradients of ~1e152, whose squares still fit in a
+    # float64: the update must not overflow on the way (an update that scaled
+    # v by 1 / (1 - b2) in place did), and training goes on.
+    X, y = digits
+    clf = _small(solver="adam", alpha=1e154).fit(X, y)
+    assert all(np.isfinite(a).all() for a in clf._optimizer_state["v"])
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_an_extreme_sample_weight_trains(digits):
+    # Weights of 1e300 and 1e-300 are scaled to mean 1: nothing overflows.
+    X, y = digits
+    weights = np.full(len(y), 1e-300)
+    weights[:10] = 1e300
+    clf = _small().fit(X, y, sample_weight=weights)
+    assert np.isfinite(clf.loss_curve_).all()
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_non_finite_sgd_velocities_are_a_divergence(digits, monkeypatch):
+    X, y = digits
+    clf = _small(solver="sgd", momentum=0.9, eta=1e-3, epochs=3)
+    train_epoch = fast.train_epoch
+    calls = []
+
+    def overflowing_epoch(net, coefs, intercepts, state, *args, **kwargs):
+        result = train_epoch(net, coefs, intercepts, state, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            state["velocities"][0][0, 0] = np.inf
+        return result
+
+    monkeypatch.setattr(fast, "train_epoch", overflowing_epoch)
+    with pytest.raises(ValueError, match="diverged in epoch 2: SGD.s velocities"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 1
+    assert all(np.isfinite(v).all() for v in clf._optimizer_state["velocities"])
+
+
+def test_an_ordinary_fit_checks_its_state_without_complaint(digits):
+    for solver in ("adam", "sgd"):
+        clf = _small(solver=solver, momentum=0.5 if solver == "sgd" else 0.0,
+                     eta=1e-3, alpha=1e-3).fit(*digits)
+        assert clf.n_iter_ == 5

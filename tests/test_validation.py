@@ -235,6 +235,43 @@ def test_parameter_out_of_range(data, name, value, message):
         _small(**{name: value}).partial_fit(X, y, classes=[0, 1])
 
 
+# Every numeric parameter: a bool is an int to Python, never a number here.
+NUMERIC_PARAMS = ["hidden_layers", "eta", "batch_size", "epochs", "momentum",
+                  "alpha", "validation_fraction", "n_iter_no_change", "tol",
+                  "random_state", "dropout"]
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_])
+@pytest.mark.parametrize("name", NUMERIC_PARAMS)
+def test_numeric_parameters_refuse_booleans(data, name, value):
+    X, y = data
+    message = f"(?s)The '{name}' parameter .*not a bool.*Got {value!r} instead"
+    for call in (lambda clf: clf.fit(X, y),
+                 lambda clf: clf.partial_fit(X, y, classes=[0, 1])):
+        with pytest.raises(ValueError, match=message):
+            call(_small(**{name: value}))
+
+
+def test_every_numeric_constraint_refuses_booleans():
+    from sklearn.utils._param_validation import Interval
+
+    from skmlp._validation import NumberInterval
+
+    numeric = {
+        name for name, constraints in
+        ScratchMLPClassifier._parameter_constraints.items()
+        for c in constraints if isinstance(c, Interval)
+    }
+    assert numeric == set(NUMERIC_PARAMS)
+    for name in numeric:
+        for c in ScratchMLPClassifier._parameter_constraints[name]:
+            assert not isinstance(c, Interval) or isinstance(c, NumberInterval)
+
+
+def test_verbose_takes_a_bool_as_in_scikit_learn(data):
+    assert _small(verbose=False).fit(*data).n_iter_ == 2
+
+
 def test_parameter_errors_are_also_type_errors(data):
     # sklearn's InvalidParameterError is both, so either except clause works.
     with pytest.raises(TypeError, match="'eta' parameter"):
@@ -379,3 +416,51 @@ def test_remedies_follow_the_data_not_the_wording(data, monkeypatch):
     for bad_X in (_with(X, np.nan), X + 1j, _with(X, np.inf)[:, 0]):
         with pytest.raises(ValueError, match=r"^The input is not valid\.$"):
             _small().fit(bad_X, y)
+
+
+# --------------------------------------------------------------------------
+# Labels of types that cannot be sorted together
+
+MIXED_LABELS = {
+    "None+str": ([None, "b"], r"None \(None\), str \('b'\)", ".*drop those samples"),
+    "int+str": ([1, "b"], r"number \(1\), str \('b'\)", ""),
+}
+
+
+def _mixed(labels, as_list):
+    y = labels * (N // 2)
+    return y if as_list else np.array(y, dtype=object)
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["array", "list"])
+@pytest.mark.parametrize("kind", MIXED_LABELS)
+def test_labels_of_mixed_types_are_refused(data, kind, as_list):
+    X, _ = data
+    labels, types, tail = MIXED_LABELS[kind]
+    y = _mixed(labels, as_list)
+    message = f"(?s)y mixes labels of types .*{types}.*y.astype\\(str\\){tail}"
+    with pytest.raises(ValueError, match=message):
+        _small().fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        _small().partial_fit(X, y, classes=["a", "b"])
+    fitted = _small().fit(X, np.array(["a", "b"] * (N // 2)))
+    with pytest.raises(ValueError, match=message):
+        fitted.partial_fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        fitted.score(X, y)
+
+
+@pytest.mark.parametrize("kind", MIXED_LABELS)
+def test_classes_of_mixed_types_are_refused(data, kind):
+    X, _ = data
+    labels, types, _ = MIXED_LABELS[kind]
+    y = np.array(["b"] * N, dtype=object)
+    with pytest.raises(ValueError, match=f"classes mixes labels of types .*{types}"):
+        _small().partial_fit(X, y, classes=np.array(labels, dtype=object))
+
+
+def test_labels_of_one_type_in_an_object_array_are_accepted(data):
+    X, y = data
+    clf = _small().fit(X, np.array(["a", "b"] * (N // 2), dtype=object))
+    assert list(clf.classes_) == ["a", "b"]
+    assert 0 <= clf.score(X, np.array(["a", "b"] * (N // 2), dtype=object)) <= 1

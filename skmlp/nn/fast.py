@@ -51,7 +51,8 @@ the others change nothing or the rounding only.
 """
 
 import copy
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 from functools import cache
 from itertools import pairwise
 
@@ -288,16 +289,47 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+# The BLAS's number of threads is one setting for the whole process, so fits
+# in several threads share the one-thread limit: the first one in saves the
+# setting and sets one thread, the last one out puts back what the first
+# saved.  Each saving and restoring its own would race: fit A saves 2 and
+# sets 1, fit B saves 1, A restores 2 under B, and B restores 1 for good.
+_blas_lock = threading.Lock()
+_blas_users = 0  # fits inside the one-thread limit
+_blas_limiter = None  # the first one's: it restores the saved setting
+
+
+@contextmanager
+def _single_blas_thread():
+    """One BLAS thread for the process while any fit in any thread is inside."""
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
+
+
 def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
     """Context to train in: one BLAS thread when a batch's products are small.
 
     Larger products keep the BLAS's own setting (or the caller's, e.g. from
-    ``threadpoolctl.threadpool_limits``).  The number of threads changes
-    the results by rounding at most: the BLAS may split a sum among threads.
+    ``threadpoolctl.threadpool_limits``), except while a fit in another thread
+    runs on one thread: the setting is the process's, not the thread's.  The
+    number of threads changes the results by rounding at most: the BLAS may
+    split a sum among threads.  Safe to enter from several threads at once:
+    the setting of before the first is back after the last.
     """
     if largest_gemm(layer_sizes, batch_size, dtype) >= SINGLE_THREAD_GEMM:
         return nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _single_blas_thread()
 
 
 # --------------------------------------------------------------------------
