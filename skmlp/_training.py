@@ -244,6 +244,13 @@ def restore(clf, params):
         dst[...] = src
 
 
+def class_index(proba):
+    """The predicted class index of each row of network outputs."""
+    if proba.shape[1] == 1:
+        return (proba[:, 0] > 0.5).astype(np.intp)
+    return proba.argmax(axis=1)
+
+
 def accuracy(clf, X, y_index, sample_weight):
     """The (weighted) share of rows of ``X`` whose class index is ``y_index``."""
     correct = clf._predict_index(X) == y_index
@@ -261,7 +268,7 @@ def validation_accuracy_and_cost(clf, X, y_index, sample_weight, targets,
     cost per sample, measured on the validation part.
     """
     proba = clf._forward(X)
-    correct = clf._index_of(proba) == y_index
+    correct = class_index(proba) == y_index
     score = float(np.average(correct, weights=sample_weight))
     losses = reference.LOSSES[clf.loss](proba, targets).astype(np.float64)
     weights = np.ones(len(losses)) if sample_weight is None else sample_weight
@@ -288,12 +295,12 @@ def warn_if_collapsed(clf, X, y_index):
     """
     _, first_of_class = np.unique(y_index, return_index=True)
     probe = np.union1d(np.arange(min(len(y_index), 64)), first_of_class)
-    if len(np.unique(clf._index_of(clf._forward(X[probe])))) > 1:
+    if len(np.unique(class_index(clf._forward(X[probe])))) > 1:
         return
     rows = np.union1d(np.arange(min(len(y_index), 2000)), first_of_class)
     X = X[rows]
     proba = clf._forward(X)
-    predicted = np.unique(clf._index_of(proba))
+    predicted = np.unique(class_index(proba))
     if len(predicted) > 1:
         return
     top = proba.max(axis=1) if proba.shape[1] > 1 else np.maximum(proba, 1 - proba)

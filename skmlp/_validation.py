@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 # Sparse X as scikit-learn's MLPClassifier takes it; other formats are converted
@@ -274,8 +274,36 @@ def targets(n_classes, y_index, dtype):
     return onehot
 
 
-def check_partial_fit(early_stopping, classes, class_weight=None):
+def fit_input(clf, X, y, *, reset, incremental):
+    """The checked input of a fit or partial_fit of ``clf``.
+
+    Returns ``(hidden_layers, dropout, X, y)``: the hidden layers and dropout
+    rates as tuples, X validated (CSR if sparse) and y; sets ``classes_`` on a
+    new fit and refuses a warm start on other classes, or a single class.
+    """
+    check_label_types(y)
+    hidden_layers = checked_hidden_layers(clf.hidden_layers)
+    dropout = checked_dropout(clf.dropout, len(hidden_layers))
+    X, y = validate(clf, X, y, reset=reset, dtype=(np.float64, np.float32),
+                    order="C", accept_sparse=ACCEPT_SPARSE)
+    check_classification_targets(y)
+    if reset and not incremental:
+        clf.classes_ = unique_labels(y)
+    elif not incremental:
+        check_warm_start_classes(clf.classes_, y)
+    if len(clf.classes_) < 2:
+        raise ValueError(
+            f"{type(clf).__name__} needs samples of at least 2 classes in y; "
+            f"got only one class: {clf.classes_[0]!r}."
+        )
+    return hidden_layers, dropout, as_csr(X), y
+
+
+def check_partial_fit(y, classes, early_stopping, class_weight=None):
     """Refuse what ``partial_fit`` cannot do, saying what to do instead."""
+    check_label_types(y)
+    if classes is not None:
+        check_label_types(classes, name="classes")
     if isinstance(class_weight, str) and class_weight == "balanced":
         # SGDClassifier's rule: one call's samples do not tell the classes'
         # frequencies, and weights that change from call to call mislead.

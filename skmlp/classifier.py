@@ -8,8 +8,6 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils._param_validation import Options, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
-    check_classification_targets,
-    unique_labels,
 )
 from sklearn.utils.validation import check_is_fitted
 
@@ -332,33 +330,14 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self : ScratchMLPClassifier
             The updated estimator.
         """
-        _validation.check_label_types(y)
-        if classes is not None:
-            _validation.check_label_types(classes, name="classes")
-        _validation.check_partial_fit(self.early_stopping, classes,
+        _validation.check_partial_fit(y, classes, self.early_stopping,
                                       self.class_weight)
         first_call = _check_partial_fit_first_call(self, classes)
         return self._fit(X, y, sample_weight, reset=first_call, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, reset, incremental):
-        _validation.check_label_types(y)
-        hidden_layers = _validation.checked_hidden_layers(self.hidden_layers)
-        dropout = _validation.checked_dropout(self.dropout, len(hidden_layers))
-        X, y = _validation.validate(
-            self, X, y, reset=reset, dtype=(np.float64, np.float32), order="C",
-            accept_sparse=_validation.ACCEPT_SPARSE,
-        )
-        X = _validation.as_csr(X)
-        check_classification_targets(y)
-        if reset and not incremental:
-            self.classes_ = unique_labels(y)
-        elif not incremental:
-            _validation.check_warm_start_classes(self.classes_, y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "ScratchMLPClassifier needs samples of at least 2 classes in y; "
-                f"got only one class: {self.classes_[0]!r}."
-            )
+        hidden_layers, dropout, X, y = _validation.fit_input(
+            self, X, y, reset=reset, incremental=incremental)
         y_index = _validation.encode(self.classes_, y)
         X_all, sample_weight_in = X, sample_weight  # what callbacks score on
         early_stopping = self.early_stopping and not incremental
@@ -369,7 +348,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
                                                           row_weights)
 
         if reset:
-            self._initialize(hidden_layers, X.dtype)
+            _training.initialize(self, hidden_layers, X.dtype)
         else:
             _validation.check_architecture(self.coefs_, hidden_layers)
             # float32 data continues in float32, float64 in float64.
@@ -403,13 +382,8 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             self._warn_if_collapsed(X, y_index)
         return self
 
-    def _initialize(self, hidden_layers, dtype):
-        """Fresh weights and fitted attributes (see ``_training.initialize``)."""
-        _training.initialize(self, hidden_layers, dtype)
-
     def _network(self, layer_sizes=None):
-        """The network's spec as the engines take it (by default the fitted
-        layer sizes)."""
+        """The network's spec for the engines (by default the fitted sizes)."""
         if layer_sizes is None:
             layer_sizes = [self.n_features_in_, *(W.shape[1] for W in self.coefs_)]
         return reference.Network(tuple(layer_sizes), self.activation,
@@ -431,14 +405,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         return _validation.as_csr(X)
 
     def _predict_index(self, X):
-        return self._index_of(self._forward(X))
-
-    @staticmethod
-    def _index_of(proba):
-        """The predicted class index of each row of network outputs."""
-        if proba.shape[1] == 1:
-            return (proba[:, 0] > 0.5).astype(np.intp)
-        return proba.argmax(axis=1)
+        return _training.class_index(self._forward(X))
 
     def predict(self, X):
         """Predict the class of each sample.
@@ -499,8 +466,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test samples.
         y : array-like of shape (n_samples,)
-            True labels of ``X``, of one type (labels that cannot be sorted
-            together are refused, as in ``fit``).
+            True labels of ``X``, of one type (as in ``fit``).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sample.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import skmlp
+import skmlp._training
 import skmlp.cli._data
 import skmlp.nn.fast
 import skmlp.persistence
@@ -240,7 +241,7 @@ def test_memory_error_is_a_one_line_failure(run_cli, tmp_path, monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(ScratchMLPClassifier, "_initialize", out_of_memory)
+    monkeypatch.setattr(skmlp._training, "initialize", out_of_memory)
     status, _, stderr = run_cli("train", *COMMANDS["train"], "--out", tmp_path)
     assert status == 1
     _assert_one_line_error(stderr, "train")
