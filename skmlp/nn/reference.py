@@ -2,36 +2,31 @@
 
 Every line is the mathematics, in plain NumPy expressions that return new
 arrays (no buffers, no in-place tricks, no shortcuts), so that a learner can
-set a breakpoint anywhere and look at the numbers.  ``skmlp.nn.fast``
-computes the same numbers, within rounding, faster; the tests check it
-against this module.
+set a breakpoint anywhere and look at the numbers.  ``skmlp.nn.fast`` computes
+the same numbers, within rounding, faster; the tests check it against this.
 
-Samples are **rows**.  Layer ``l = 1..L`` maps ``Y[l-1]`` (``n x fan_in``;
-``Y[0]`` is the input ``X``) to
-
-    Z[l] = Y[l-1] @ W[l] + b[l]          Y[l] = A(Z[l])
-
-with ``W[l]`` of shape ``(fan_in, fan_out)``; the bias ``b[l]`` is the extra
-column of the notebook's augmented weights ``[W[l].T | b[l]]``.  In the code
-``coefs[l - 1]`` is ``W[l]``.  The cost of a batch is a **sum** over its rows,
-each weighted by ``w_i``, plus an L2 penalty on the weights (not the biases):
+Samples are **rows**.  Layer ``l = 1..L`` maps ``Y[l-1]`` (``Y[0]`` is ``X``)
+to ``Z[l] = Y[l-1] @ W[l] + b[l]`` and ``Y[l] = A(Z[l])``, ``W[l]`` of shape
+``(fan_in, fan_out)``; the bias ``b[l]`` is the extra column of the notebook's
+augmented weights ``[W[l].T | b[l]]``, and ``coefs[l - 1]`` is ``W[l]``.  The
+cost of a batch is a **sum** over its rows, each weighted by ``w_i``, plus an
+L2 penalty on the weights (not the biases)::
 
     C = sum_i w_i loss(y_hat_i, y_i) + alpha / 2 sum_l ||W[l]||^2
     squared error: loss = 1/2 ||y_hat - y||^2    (the notebook's cost)
     log loss:      loss = -sum_k y_k log y_hat_k  (one sigmoid unit: two classes)
 
-Backpropagation, with ``delta[l] = dC/dZ[l]``:
+Backpropagation, with ``delta[l] = dC/dZ[l]`` (e.g. ``delta[L] = w (y_hat -
+y) y_hat (1 - y_hat)`` for squared error + sigmoid, ``w (y_hat - y)`` for log
+loss)::
 
-    delta[L]   = w * dC/dZ[L]   e.g. (y_hat - y) y_hat (1 - y_hat) for squared
-                                error + sigmoid; y_hat - y for log loss
     dC/dW[l]   = Y[l-1].T @ delta[l] + alpha W[l]
     dC/db[l]   = sum over rows of delta[l]
     delta[l-1] = (delta[l] @ W[l].T) * A'(Y[l-1])      (l > 1)
 
-where each derivative ``A'`` is written, as in the notebook, in terms of the
-activation's output ``Y``.  Gradient descent then steps ``W <- W - eta dC/dW``.
-Dropout in training multiplies a hidden output by a mask, ``Y[l] = M[l] *
-A(Z[l])``, and so its derivative: ``A'`` becomes ``M[l] * A'``.
+each derivative ``A'`` written, as in the notebook, in terms of the output
+``Y``; gradient descent then steps ``W <- W - eta dC/dW``.  Dropout multiplies
+a hidden output by a mask, ``Y[l] = M[l] * A(Z[l])``, and ``A'`` by ``M[l]``.
 """
 
 import math
@@ -40,7 +35,6 @@ from itertools import pairwise
 
 import numpy as np
 
-# --------------------------------------------------------------------------
 # Activations A(Z) and their derivatives A'(Z), written in terms of Y = A(Z).
 
 
@@ -80,7 +74,6 @@ def softmax(Z):
 ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
 DERIVATIVES = {"relu": relu_prime, "sigmoid": sigmoid_prime, "tanh": tanh_prime}
 
-# --------------------------------------------------------------------------
 # Losses of each row, and the output delta dC/dZ[L] of each (loss, output).
 
 
@@ -111,17 +104,13 @@ def cost_derivative(loss, out_activation, Y_hat, T):
     return Y_hat * (G - np.sum(G * Y_hat, axis=1, keepdims=True))
 
 
-# --------------------------------------------------------------------------
 # The network
 
 
 @dataclass(frozen=True)
 class Network:
-    """What a network is: its layer sizes, activations, loss and L2 penalty.
-
-    ``layer_sizes`` is ``(n_features, *hidden_layers, n_outputs)``;
-    ``out_activation`` is 'sigmoid' (one unit, two classes) or 'softmax'.
-    """
+    """A network: ``layer_sizes`` ``(n_features, *hidden, n_outputs)``, the
+    activations ('sigmoid' output: one unit, two classes), loss and L2 penalty."""
 
     layer_sizes: tuple
     activation: str = "relu"
@@ -129,26 +118,12 @@ class Network:
     loss: str = "squared_error"
     alpha: float = 0.0
 
-    def __post_init__(self):
-        for name, allowed in [("activation", DERIVATIVES),
-                              ("out_activation", ("sigmoid", "softmax")),
-                              ("loss", LOSSES)]:
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"Network {name} must be one of {sorted(allowed)}; "
-                                 f"got {getattr(self, name)!r}.")
-        if len(self.layer_sizes) < 2 or min(self.layer_sizes) < 1:
-            raise ValueError("Network layer_sizes must be (n_features, *hidden, "
-                             f"n_outputs), all >= 1; got {self.layer_sizes!r}.")
-
 
 def init_params(net, init, rng, dtype):
-    """Weights and biases drawn from ``rng``: ``(coefs, intercepts)``.
-
-    'uniform' is the notebook's U[-1, 1] for weights and biases alike; 'he'
-    draws U[-b, b] with b = sqrt(6 / fan_in), 'glorot' with b = sqrt(6 /
-    (fan_in + fan_out)), both with zero biases; 'auto' is 'he' for ReLU hidden
-    layers and 'glorot' otherwise (the output layer is always 'glorot').
-    """
+    """``(coefs, intercepts)`` drawn from ``rng``.  'uniform': the notebook's
+    U[-1, 1], biases too; 'he': U[-b, b], b = sqrt(6 / fan_in), 'glorot': b =
+    sqrt(6 / (fan_in + fan_out)), zero biases; 'auto': 'he' for ReLU hidden
+    layers, else (and always for the output) 'glorot'."""
     coefs, intercepts = [], []
     n_layers = len(net.layer_sizes) - 1
     for layer, (fan_in, fan_out) in enumerate(pairwise(net.layer_sizes)):
@@ -169,18 +144,14 @@ def init_params(net, init, rng, dtype):
 
 
 def feedforward(net, coefs, intercepts, X, masks=None):
-    """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``.
-
-    ``masks`` (training with dropout) holds one array per hidden layer, of
-    the shape of its output, or None for a layer without dropout: that
-    layer's output is multiplied by it (see :func:`dropout_masks`).
-    """
+    """Every layer's output ``[Y[1], ..., Y[L]]`` for the rows of ``X``; with
+    dropout, each hidden output times its mask (see :func:`dropout_masks`)."""
     return _feedforward(net, coefs, intercepts, X, masks)[0]
 
 
 def _feedforward(net, coefs, intercepts, X, masks):
-    """The layer outputs ``Y[l]`` (masked) and the activations ``A(Z[l])``
-    (unmasked), from which the derivatives are computed."""
+    # The outputs Y[l] (masked) and the activations A(Z[l]) (not), whose
+    # derivatives backpropagation takes.
     outputs, activations, Y = [], [], X
     for l, (W, b) in enumerate(zip(coefs, intercepts), start=1):
         A = ACTIVATIONS[net.out_activation if l == len(coefs) else net.activation]
@@ -196,12 +167,10 @@ def _feedforward(net, coefs, intercepts, X, masks):
 def dropout_masks(rng, dropout, n_rows, layer_sizes, dtype):
     """Inverted-dropout masks of a batch of ``n_rows``, one per hidden layer.
 
-    Each unit of hidden layer ``l`` is dropped (mask 0) with probability
-    ``dropout[l - 1]`` and kept otherwise, its output then scaled by
-    ``1 / (1 - p)`` so that its expected value is the one without dropout
-    (and prediction needs no rescaling).  A layer with ``p == 0`` gets None
-    and draws nothing.  The draws come from ``rng`` layer by layer, so that
-    both engines get the same masks from the same generator.
+    A unit of hidden layer ``l`` is dropped (0) with probability ``p =
+    dropout[l - 1]``, else kept and scaled by ``1 / (1 - p)``, so that its
+    expected output is unchanged and prediction needs no rescaling; ``p == 0``
+    gives None and draws nothing.  Both engines draw the same from ``rng``.
     """
     masks = []
     for p, width in zip(dropout, layer_sizes[1:-1], strict=True):
@@ -214,12 +183,9 @@ def dropout_masks(rng, dropout, n_rows, layer_sizes, dtype):
 
 
 def backprop(net, coefs, intercepts, X, T, sample_weight=None, masks=None):
-    """The batch cost ``C`` and its true gradients ``dC/dW[l]``, ``dC/db[l]``.
-
-    ``T`` holds the targets, one column per output unit; ``masks`` are the
-    dropout masks of :func:`feedforward`, whose output ``M * A(Z)`` has the
-    derivative ``M * A'``.  Returns ``(cost, coef_grads, intercept_grads)``.
-    """
+    """``(cost, coef_grads, intercept_grads)``: the batch cost ``C`` and its
+    gradients ``dC/dW[l]``, ``dC/db[l]``.  ``T`` holds the targets, one column
+    per output unit; ``masks`` are :func:`feedforward`'s dropout masks."""
     outputs, activations = _feedforward(net, coefs, intercepts, X, masks)
     Y = [X, *outputs]  # Y[l] as in the docstring
     L, alpha = len(coefs), float(net.alpha)
@@ -244,7 +210,6 @@ def backprop(net, coefs, intercepts, X, T, sample_weight=None, masks=None):
     return cost, coef_grads, intercept_grads
 
 
-# --------------------------------------------------------------------------
 # Updates.  The optimiser's state is a plain dict (arrays and numbers), the
 # same as the fast engine's, so that a model can switch engines between fits.
 
@@ -274,11 +239,9 @@ def sgd_update(params, grads, state, eta, momentum):
 def adam_update(params, grads, state, eta):
     """Each parameter's change under Adam (Kingma & Ba, 2015).
 
-    The textbook form bias-corrects the moments, ``m_hat = m / (1 - b1^t)``
-    and ``v_hat = v / (1 - b2^t)``, and steps ``-eta m_hat / (sqrt(v_hat) +
-    eps)``.  This is the form at the end of their section 2 (scikit-learn's
-    too): the corrections folded into the step size, eps then applying to
-    ``sqrt(v)`` rather than to ``sqrt(v_hat)``.
+    The textbook steps ``-eta m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m /
+    (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``; this is the form at the end of
+    their section 2 (scikit-learn's too), eps applying to ``sqrt(v)``.
     """
     t = state["t"] + 1
     m = [ADAM_BETA1 * m_p + (1 - ADAM_BETA1) * g
@@ -299,28 +262,20 @@ def scheduled_eta(learning_rate, eta, epoch, epochs):
     return eta * (1 + math.cos(math.pi * epoch / epochs)) / 2
 
 
-# --------------------------------------------------------------------------
 # One epoch
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver,
                 eta, momentum, batch_size, order, dropout=None, rng=None):
-    """One pass over the rows in mini-batches, updating the weights in place.
-
-    ``order`` is the permutation of the rows to visit, or None for their
-    stored order.  ``X`` may be a scipy sparse matrix: each batch is densified,
-    never the whole of it.  Returns ``(cost, weight_change, n_batches)``: the
-    sum of the batch costs and of each batch's ``||change of [W | b]||`` over
-    the layers.  A non-finite batch cost stops the epoch at once (no update).
-    ``dropout`` is None or the dropout rate of each hidden layer; each batch's
-    masks are then drawn from the Generator ``rng`` (:func:`dropout_masks`).
-    """
-    total_cost = total_change = 0.0
-    n_batches = 0
+    """One pass over the rows in mini-batches (in ``order``, or as stored),
+    updating the weights in place; a sparse ``X`` densified a batch at a time,
+    the dropout masks drawn from ``rng``.  Returns ``(cost, weight_change,
+    n_batches)``: the sums of the batch costs and of each batch's ``||change
+    of [W | b]||`` over the layers; a non-finite cost stops at once."""
+    total_cost = total_change = n_batches = 0
     for start in range(0, X.shape[0], batch_size):
-        rows = slice(start, start + batch_size)
-        if order is not None:
-            rows = order[rows]
+        rows = slice(start, start + batch_size) if order is None else (
+            order[start:start + batch_size])
         Xb = X[rows].toarray() if hasattr(X, "toarray") else X[rows]  # sparse
         w = None if sample_weight is None else sample_weight[rows]
         masks = None if dropout is None else dropout_masks(
