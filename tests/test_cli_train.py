@@ -75,18 +75,21 @@ def test_every_classifier_option_reaches_the_model(run_cli, tmp_path):
         "--solver", "sgd", "--learning-rate", "constant", "--eta", "0.002",
         "--batch-size", "50", "--momentum", "0.5", "--alpha", "0.001",
         "--init", "glorot", "--activation", "tanh", "--loss", "log_loss",
-        "--early-stopping", "--engine", "reference",
+        "--early-stopping", "--engine", "reference", "--dropout", "0.25",
+        "--class-weight", "1:1,5:2.5",
         "--out", tmp_path, "--save", model_file)
     assert status == 0
     expected = {"hidden_layers": (8,), "epochs": 2, "random_state": 3,
                 "solver": "sgd", "learning_rate": "constant", "eta": 0.002,
                 "batch_size": 50, "momentum": 0.5, "alpha": 0.001,
                 "init": "glorot", "activation": "tanh", "loss": "log_loss",
-                "early_stopping": True, "engine": "reference"}
+                "early_stopping": True, "engine": "reference", "dropout": 0.25,
+                "class_weight": {1: 1.0, 5: 2.5}}
     params = load(model_file)[-1].get_params()
     assert {name: params[name] for name in expected} == expected
     given = _read_json(tmp_path / "run.json")["parameters"]["given"]
-    assert given == {**expected, "hidden_layers": [8]}
+    assert given == {**expected, "hidden_layers": [8],
+                     "class_weight": {"1": 1.0, "5": 2.5}}  # JSON keys
     # Early stopping held out a validation set and scored it every epoch.
     assert len(load(model_file)[-1].validation_scores_) == 2
     assert "solver='sgd'" in stdout

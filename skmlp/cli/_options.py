@@ -253,6 +253,25 @@ def number_in_range(param):
     return convert
 
 
+def class_weight(text):
+    """``--class-weight``: 'balanced', 'none', or digit:weight pairs."""
+    if text in ("balanced", "none"):
+        return None if text == "none" else text
+    weights = {}
+    for pair in text.split(","):
+        digit, _, weight = pair.partition(":")
+        try:
+            digit, weight = int(digit), float(weight)
+        except ValueError:
+            digit = weight = None
+        if digit not in range(10) or not (np.isfinite(weight) and weight >= 0):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not 'balanced', 'none' or digit:weight pairs such "
+                "as 4:1,9:5 (digits 0-9, weights >= 0)")
+        weights[digit] = weight
+    return weights
+
+
 @dataclass(frozen=True)
 class ModelOption:
     """One command-line option that sets one ScratchMLPClassifier parameter."""
@@ -307,6 +326,13 @@ MODEL_OPTIONS = (
     _choice("activation", "activation of the hidden layers", axis=True),
     _choice("loss", "'squared_error': the notebook's 1/2 sum (y_hat - y)^2; "
                     "'log_loss': the cross-entropy"),
+    ModelOption("dropout", "dropout", "share of each hidden layer's units "
+                "dropped in training (inverted dropout), in [0, 1)",
+                type=number_in_range("dropout"), metavar="F", axis=True),
+    ModelOption("class_weight", "class_weight", "weight of each class in the "
+                "cost: 'balanced' (inversely to its frequency), 'none', or "
+                "digit:weight pairs such as 4:1,9:5", type=class_weight,
+                metavar="W"),
     ModelOption("early_stopping", "early_stopping",
                 "hold out 10%% of the training images and stop when their "
                 "accuracy stops improving; keep the best epoch", flag=True),
