@@ -4,6 +4,7 @@ sample) and the command line.
 - ``mnist``: the full MNIST when present, else the sample shipped with skmlp;
 - ``mnist_full``: the full MNIST, the test is skipped when it is absent;
 - ``mnist_sample``: the shipped sample;
+- ``digits``: the first three classes of scikit-learn's ``load_digits``;
 - marker ``mnist_full``: skip a test (or a whole module with ``pytestmark``)
   when the full MNIST is absent.
 
@@ -27,7 +28,9 @@ import os
 from pathlib import Path
 
 import pytest
+from sklearn.datasets import load_digits
 
+from skmlp import ScratchMLPClassifier
 from skmlp.datasets import ENV_VAR, load_mnist, load_mnist_sample
 
 
@@ -90,6 +93,21 @@ def mnist(request):
     """The full MNIST when present, else the shipped sample; read-only."""
     name = "mnist_sample" if FULL_MNIST_PATH is None else "mnist_full"
     return request.getfixturevalue(name)
+
+
+def small_classifier(**params):
+    """A quick ScratchMLPClassifier (one hidden layer of 8 units, 3 epochs,
+    seeded); ``params`` override.  Test modules import it by name."""
+    return ScratchMLPClassifier(
+        **{"hidden_layers": (8,), "epochs": 3, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """``(X, y)``: the first three classes of ``load_digits``, scaled to [0, 1],
+    read-only (the small data of most classifier tests)."""
+    X, y = load_digits(n_class=3, return_X_y=True)
+    return _read_only([(X / 16, y)])[0]
 
 
 # ------------------------------------------------------------ the command line

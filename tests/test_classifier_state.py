@@ -8,22 +8,11 @@ import warnings
 import numpy as np
 import pytest
 import skops.io as sio
-from sklearn.datasets import load_digits
+from conftest import small_classifier as _small
 
 import skmlp
 from skmlp import ScratchMLPClassifier, _classifier_state, persistence
 from skmlp.persistence import TRUSTED_TYPES
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(n_class=3, return_X_y=True)
-    return X / 16, y
-
-
-def _small(**params):
-    params = {"hidden_layers": (8,), "epochs": 3, "random_state": 0, **params}
-    return ScratchMLPClassifier(**params)
 
 
 @pytest.fixture(scope="module")

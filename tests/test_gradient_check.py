@@ -6,7 +6,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -14,12 +13,6 @@ from sklearn.preprocessing import MinMaxScaler
 from skmlp import ScratchMLPClassifier, check_gradients
 from skmlp.gradient_check import GradientCheck
 from skmlp.nn import reference
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(n_class=3, return_X_y=True)
-    return X / 16, y
 
 
 def _fit(X, y, **params):

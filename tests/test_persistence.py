@@ -20,9 +20,9 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from conftest import small_classifier as _small
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.pipeline import make_pipeline
 from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -34,15 +34,6 @@ from skmlp.persistence import TRUSTED_TYPES, InconsistentVersionWarning, load, s
 CLASSIFIER = "skmlp.classifier.ScratchMLPClassifier"
 
 
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(n_class=3, return_X_y=True)
-    return X / 16, y
-
-
-def _small(**params):
-    params = {"hidden_layers": (8,), "epochs": 3, "random_state": 0, **params}
-    return ScratchMLPClassifier(**params)
 
 
 @pytest.fixture(scope="module")

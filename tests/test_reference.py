@@ -1,16 +1,15 @@
 """The reference engine: its gradients against central differences, one SGD
-step worked in the notebook's own notation, and the fast engine
-(``skmlp.nn.fast``) against it, initialisation, gradients and epochs."""
+step worked in the notebook's own notation, its updates, schedule and dtypes.
+The fast engine is checked against it in tests/test_fast.py."""
 
 import itertools
 import math
-from functools import cache
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skmlp import ScratchMLPClassifier, load_mnist_sample
+from skmlp import ScratchMLPClassifier
 from skmlp.nn import activations as _activations
 from skmlp.nn import fast
 from skmlp.nn import reference as ref
@@ -226,7 +225,9 @@ def test_scheduled_eta_is_the_classifiers(monkeypatch, learning_rate):
         return train_epoch(*args, **kwargs)
 
     monkeypatch.setattr(fast, "train_epoch", spy)
-    X, labels, _ = _data("random", np.float64)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 20))
+    labels = (X[:, 0] > 0) + 2 * (X[:, 1] > 0.5)
     ScratchMLPClassifier((4,), learning_rate=learning_rate, eta=0.3, epochs=7,
                          solver="adam", tol=0, n_iter_no_change=np.inf,
                          random_state=0).fit(X, labels % 2)
@@ -317,137 +318,3 @@ def test_a_non_finite_cost_stops_the_epoch():
     (cost, change, n_batches), _ = _epoch(net, coefs, intercepts, X, T, None)
     assert not np.isfinite(cost) and n_batches == 1 and change == 0
     np.testing.assert_array_equal(coefs[0], first)  # no update applied
-
-
-# --------------------------------------------------------------------------
-# The fast engine against the reference
-
-
-def test_the_engines_share_the_spec_initialisation_and_optimiser_state():
-    # One definition of each, so the engines cannot drift apart: the same
-    # initial weights, bit for bit, and the same optimiser state, which lets
-    # a model switch engines between fits.
-    for name in ("Network", "init_params", "init_optimizer", "scheduled_eta"):
-        assert getattr(fast, name) is getattr(ref, name), name
-
-
-@pytest.mark.parametrize(
-    "activation, loss, n_outputs, weighted, alpha",
-    list(itertools.product(ACTIVATIONS, LOSSES, [1, 3], [False, True], [0.0, 0.3])),
-)
-def test_fast_backprop_gives_the_reference_gradients(activation, loss, n_outputs,
-                                                     weighted, alpha):
-    net, X, T, coefs, intercepts = _small_problem(n_outputs, activation, loss, alpha)
-    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(X)) if weighted else None
-    cost, coef_grads, intercept_grads = ref.backprop(net, coefs, intercepts, X, T, sw)
-    ws = fast.Workspace(net.layer_sizes, len(X), np.float64)
-    outputs = fast.feedforward(net, coefs, intercepts, X)
-    fast_cost = fast.backprop(net, coefs, outputs, X, T, sw, ws)
-    assert fast_cost == pytest.approx(cost, rel=1e-12)
-    for a, b in zip(ws.coef_grads + ws.intercept_grads,
-                    coef_grads + intercept_grads, strict=True):
-        assert np.abs(b).max() > 0
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.abs(b).max())
-
-
-@cache
-def _data(kind, dtype):
-    """Random rows (no blank column), or MNIST images (a blank border)."""
-    rng = np.random.default_rng(0)
-    if kind == "random":
-        X = rng.normal(size=(150, 20))
-        labels = (X[:, 0] > 0) + 2 * (X[:, 1] > 0.5)
-    else:
-        (images, labels), _ = load_mnist_sample()
-        images, labels = images[:150], labels[:150].astype(int)
-        X = images.reshape(len(images), -1) / images.max(axis=(1, 2))[:, None]
-    # A quarter of the rows weigh nothing: the fast engine skips their rows.
-    sw = rng.uniform(0.5, 2.0, len(X)) * (np.arange(len(X)) % 4 != 0)
-    return X.astype(dtype), labels, sw.astype(dtype)
-
-
-# (weights, outputs) absolute, (epoch cost, weight change) relative.  The
-# largest differences measured over every case below, after 3 epochs of 5
-# batches: float64 6.2e-16 in the weights, 6.7e-16 in the outputs, 5.3e-16
-# relative in the cost and weight change; float32 6.0e-7, 3.3e-7 and 1.1e-7.
-TOLERANCE = {np.float64: (1e-6, 1e-6, 1e-12), np.float32: (2e-6, 1e-6, 5e-7)}
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("data", ["random", "mnist"])
-@pytest.mark.parametrize("alpha", [0.0, 1e-3])
-@pytest.mark.parametrize("n_outputs", [1, 3])
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9),
-                                              ("adam", 0.0)])
-def test_fast_epochs_give_the_reference_weights(monkeypatch, solver, momentum,
-                                                activation, loss, n_outputs, alpha,
-                                                data, dtype):
-    X, labels, sw = _data(data, dtype)
-    T = _targets(labels, n_outputs, dtype)
-    net = ref.Network((X.shape[1], 12, 6, n_outputs), activation,
-                      "sigmoid" if n_outputs == 1 else "softmax", loss, alpha)
-    coefs, intercepts = ref.init_params(net, "auto", np.random.default_rng(1), dtype)
-    fast_W, fast_b = [W.copy() for W in coefs], [b.copy() for b in intercepts]
-    start = [p.copy() for p in coefs + intercepts]
-    state = ref.init_optimizer(solver, coefs + intercepts)
-    fast_state = fast.init_optimizer(solver, fast_W + fast_b)
-    workspace = fast.Workspace(net.layer_sizes, 32, dtype)
-    masked, column_mask = [], fast._column_mask
-
-    def spy(Xb):
-        masked.append(column_mask(Xb))
-        return masked[-1]
-
-    monkeypatch.setattr(fast, "_column_mask", spy)
-    eta = 0.002 if solver == "sgd" else 0.003
-    for epoch in range(3):
-        order = np.random.default_rng(epoch).permutation(len(X))
-        got = ref.train_epoch(net, coefs, intercepts, state, X, T, sw, solver=solver,
-                              eta=eta, momentum=momentum, batch_size=32, order=order)
-        want = fast.train_epoch(
-            net, fast_W, fast_b, fast_state, X, T, sw, solver=solver, eta=eta,
-            momentum=momentum, batch_size=32, order=order, workspace=workspace)
-        assert got[2] == want[2] == 5 and np.isfinite(got[0])
-        assert got[:2] == pytest.approx(want[:2], rel=TOLERANCE[dtype][2])
-    # The fast engine's blank-column path runs on images without a penalty.
-    took_blank_path = any(mask is not None for mask in masked)
-    assert took_blank_path == (data == "mnist" and not alpha)
-
-    weight_tol, output_tol, _ = TOLERANCE[dtype]
-    moved = [np.abs(a - s).max() for a, s in zip(coefs + intercepts, start)]
-    assert min(moved) > 0 and max(moved) > 100 * weight_tol, "too little training"
-    for a, b in zip(coefs + intercepts, fast_W + fast_b, strict=True):
-        assert a.dtype == dtype
-        np.testing.assert_allclose(a, b, rtol=0, atol=weight_tol)
-    outputs = ref.feedforward(net, coefs, intercepts, X)[-1]
-    fast_outputs = fast.feedforward(net, fast_W, fast_b, X)[-1]
-    np.testing.assert_allclose(outputs, fast_outputs, rtol=0, atol=output_tol)
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_a_model_can_switch_engines_between_epochs(solver):
-    X, labels, sw = _data("random", np.float64)
-    T = _targets(labels, 1, np.float64)
-    net = ref.Network((X.shape[1], 12, 1))
-    runs = []
-    for engines in (["reference", "reference"], ["reference", "fast"],
-                    ["fast", "reference"], ["reference", "afresh"]):
-        coefs, intercepts = ref.init_params(net, "auto", np.random.default_rng(1),
-                                            np.float64)
-        state = ref.init_optimizer(solver, coefs + intercepts)
-        for engine in engines:
-            if engine == "afresh":  # what forgetting the optimiser's state gives
-                engine, state = "reference", ref.init_optimizer(solver,
-                                                                coefs + intercepts)
-            kwargs = {"solver": solver, "eta": 0.002, "momentum": 0.9,
-                      "batch_size": 32, "order": None}
-            module = ref if engine == "reference" else fast
-            module.train_epoch(net, coefs, intercepts, state, X, T, sw, **kwargs)
-        runs.append(coefs + intercepts)
-    *switched, afresh = runs[1:]
-    for run in switched:
-        for a, b in zip(run, runs[0], strict=True):
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
-    assert max(np.abs(a - b).max() for a, b in zip(afresh, runs[0])) > 1e-6

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
@@ -15,12 +14,6 @@ from skmlp.nn import fast
 # An eta so large that one SGD step overflows the weights (with log_loss the
 # cost is clipped, so only an overflow can make it non-finite).
 DIVERGING_ETA = 1e200
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(n_class=3, return_X_y=True)
-    return X / 16, y
 
 
 def _small(**params):
