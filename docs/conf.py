@@ -76,6 +76,10 @@ numpydoc_validation_exclude = {
     # Constants (UPPER_CASE names) are documented by a ``#:`` comment, which
     # has no room for numpydoc's sections nor its closing-quotes rule.
     r"\.[A-Z][A-Z0-9_]*$",
+    # The engines' functions are their modules' internals, shown for readers of
+    # the source: their docstrings say what each computes in the lecture's
+    # notation, not numpydoc's sections (the estimator is the API).
+    r"^skmlp\.nn\.",
 }
 
 
@@ -149,9 +153,29 @@ def _note_quick_mode(app, docname, source):
         source[0] = text[: title.end()] + QUICK_NOTE + text[title.end():]
 
 
+def _formulas_as_literal_blocks(app, what, name, obj, options, lines):
+    # The engines' module docstrings write their formulas as indented ASCII
+    # blocks, as one reads them in the source; show them in a fixed font
+    # (a literal block) rather than as quoted, reflowed text.
+    if what != "module" or not name.startswith("skmlp.nn."):
+        return
+    out = []
+    for i, line in enumerate(lines):
+        starts_block = (
+            i >= 2 and line.startswith("    ") and not lines[i - 1].strip()
+            and lines[i - 2].strip() and not lines[i - 2].startswith(" ")
+            and not lines[i - 2].rstrip().endswith("::")
+        )
+        if starts_block:
+            out[-1:] = ["", "::", ""]
+        out.append(line)
+    lines[:] = out
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_inherited)
     app.connect("autodoc-process-docstring", _list_inherited)
+    app.connect("autodoc-process-docstring", _formulas_as_literal_blocks)
     app.connect("source-read", _note_quick_mode)
 
 

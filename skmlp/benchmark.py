@@ -75,7 +75,7 @@ DTYPES = ("float32", "float64")
 
 def load_digit_pair(*, digits=(1, 5), n_samples=None, dtype="float32",
                     source="mnist", path=None, mnist=None):
-    """MNIST's training images of two digits as rows of pixels in [0, 1].
+    """Load MNIST's training images of two digits as rows of pixels in [0, 1].
 
     Parameters
     ----------
@@ -84,6 +84,7 @@ def load_digit_pair(*, digits=(1, 5), n_samples=None, dtype="float32",
     n_samples : int, default=None
         Keep only the first ``n_samples`` selected images (all when None).
     dtype : {'float32', 'float64'}, default='float32'
+        The dtype of ``X``.
     source : {'mnist', 'sample'}, default='mnist'
         'mnist' reads the full MNIST with :func:`skmlp.load_mnist`; 'sample'
         the small sample shipped with skmlp (for quick runs and tests).
@@ -97,8 +98,10 @@ def load_digit_pair(*, digits=(1, 5), n_samples=None, dtype="float32",
 
     Returns
     -------
-    X : ndarray of shape (n, 784), C-contiguous, of ``dtype``
-    y : ndarray of shape (n,), 0 for ``digits[0]`` and 1 for ``digits[1]``
+    X : ndarray of shape (n, 784)
+        The images, C-contiguous, of ``dtype``.
+    y : ndarray of shape (n,)
+        0 for ``digits[0]`` and 1 for ``digits[1]``.
     """
     if mnist is None:
         mnist = load_mnist(path) if source == "mnist" else load_mnist_sample()
@@ -137,8 +140,17 @@ def _can_reset_peak_rss():
 def limit_threads(threads, torch=False):
     """Run with at most ``threads`` BLAS / OpenMP threads (None: no limit).
 
-    PyTorch keeps its own thread pool, limited with ``torch.set_num_threads``
-    when ``torch`` is true.
+    Parameters
+    ----------
+    threads : int or None
+        The most threads of every BLAS and OpenMP pool; None leaves them be.
+    torch : bool, default=False
+        Also limit PyTorch's own pool, with ``torch.set_num_threads``.
+
+    Yields
+    ------
+    None
+        The limits hold inside the ``with`` block.
     """
     if threads is None:
         yield
@@ -179,7 +191,13 @@ def _fit_peak_memory(implementation, X, y, config):
 
 
 def memory_method():
-    """How :func:`run_benchmark` measures memory on this machine."""
+    """Describe how :func:`run_benchmark` measures memory on this machine.
+
+    Returns
+    -------
+    method : str
+        The measurement, in words.
+    """
     if _can_reset_peak_rss():
         return "peak RSS rise during fit (VmHWM, fresh process)"
     return "tracemalloc peak during fit (NumPy allocations only)"
@@ -277,6 +295,7 @@ def run_benchmark(*, setting="notebook", epochs=5, repeats=3, dtypes=DTYPES,
     batch_size : int, default=None
         None is the setting's: 1000 for 'notebook', 128 for 'default'.
     hidden_layers : tuple of int, default=(500, 250)
+        The hidden-layer sizes of every implementation.
     torch : bool, default=None
         Include PyTorch; None means when it is installed.
     threads : int, default=None
@@ -287,7 +306,9 @@ def run_benchmark(*, setting="notebook", epochs=5, repeats=3, dtypes=DTYPES,
         Measure each implementation's peak memory in a fit (one extra fit
         per implementation and dtype, in a fresh process).
     source : {'mnist', 'sample'}, default='mnist'
+        See :func:`load_digit_pair`.
     path : str or os.PathLike, default=None
+        See :func:`load_digit_pair`.
     mnist : tuple, default=None
         See :func:`load_digit_pair`.
     seed : int, default=0
@@ -362,7 +383,18 @@ def _threads(n):
 
 
 def format_table(report):
-    """The results of :func:`run_benchmark` as a plain-text table."""
+    """Format the results of :func:`run_benchmark` as a plain-text table.
+
+    Parameters
+    ----------
+    report : dict
+        What :func:`run_benchmark` returned.
+
+    Returns
+    -------
+    table : str
+        The machine, the settings and one line per implementation and dtype.
+    """
     config, machine = report["config"], report["machine"]
     blas = ", ".join(
         f"{pool['internal_api']} {pool['version']} ({pool['architecture']}, "

@@ -127,7 +127,7 @@ EPOCHS = {"skmlp": _skmlp_epochs, "sklearn": _sklearn_epochs, "torch": _torch_ep
 def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250),
                          torch=None, threads=None, source="mnist", path=None,
                          mnist=None, seed=0, dtype="float32"):
-    """Seconds of training until each implementation first reaches each target.
+    """Time each implementation's training until it first reaches each target.
 
     Parameters
     ----------
@@ -136,14 +136,21 @@ def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250
     max_epochs : int, default=30
         Epochs at most for scikit-learn and PyTorch (skmlp runs its 20).
     hidden_layers : tuple of int, default=(500, 250)
+        The hidden-layer sizes of every implementation.
     torch : bool, default=None
         Include PyTorch; None means when it is installed.
     threads : int, default=None
         BLAS / OpenMP threads for every implementation (None: their own).
-    source, path, mnist
+    source : {'mnist', 'sample'}, default='mnist'
         Where MNIST comes from, as in :func:`skmlp.benchmark.load_digit_pair`.
+    path : str or os.PathLike, default=None
+        As in :func:`skmlp.benchmark.load_digit_pair`.
+    mnist : tuple, default=None
+        As in :func:`skmlp.benchmark.load_digit_pair`.
     seed : int, default=0
+        Seeds every model's initialisation.
     dtype : str, default='float32'
+        The dtype of the images.
 
     Returns
     -------
@@ -195,7 +202,18 @@ def _to_target(name, X, y, X_test, y_test, digits, target, config):
 
 
 def format_accuracy_table(report):
-    """The results of :func:`run_time_to_accuracy` as a plain-text table."""
+    """Format the results of :func:`run_time_to_accuracy` as a plain-text table.
+
+    Parameters
+    ----------
+    report : dict
+        What :func:`run_time_to_accuracy` returned.
+
+    Returns
+    -------
+    table : str
+        One line per pair and implementation.
+    """
     machine = report["machine"]
     load = machine.get("load_average")
     lines = [f"time to accuracy (training only), machine: {machine['cpu']}, "

@@ -2,7 +2,7 @@
 
 :func:`check_gradients` takes a fitted :class:`~skmlp.ScratchMLPClassifier`
 and compares, weight by weight, the gradient that
-:func:`skmlp.nn.reference.backprop` computes with the slope of the cost
+``backprop`` of :mod:`skmlp.nn.reference` computes with the slope of the cost
 itself, measured by central finite differences (CS231n's gradient check):
 
     dC/dw  ~  (C(w + epsilon) - C(w - epsilon)) / (2 epsilon)
@@ -41,7 +41,7 @@ _FLOOR_ROUNDINGS = 1e3
 class ParameterCheck:
     """The check of one parameter array: the weights or the biases of a layer.
 
-    Attributes
+    Parameters
     ----------
     name : str
         ``'W[l]'`` or ``'b[l]'``, the notation of :mod:`skmlp.nn.reference`.
@@ -76,7 +76,7 @@ class ParameterCheck:
 class GradientCheck:
     """What :func:`check_gradients` found; ``str()`` gives a readable table.
 
-    Attributes
+    Parameters
     ----------
     parameters : tuple of ParameterCheck
         One per parameter array, ``W[1], b[1], ..., W[L], b[L]``.
@@ -144,7 +144,7 @@ def check_gradients(estimator, X, y, *, sample_weight=None, n_weights=5,
     The first thing to run after editing :mod:`skmlp.nn.reference` (a
     derivative, the output delta, the backward loop): it takes a fitted
     estimator's *current* weights, computes the gradient of the cost on
-    ``X``, ``y`` with :func:`skmlp.nn.reference.backprop`, and compares it,
+    ``X``, ``y`` with the reference engine's ``backprop``, and compares it,
     entry by entry, with ``(C(w + epsilon) - C(w - epsilon)) / (2 epsilon)``,
     the cost ``C`` coming from the same engine's forward pass.  Everything
     is done in float64 on copies: the estimator is not modified.
