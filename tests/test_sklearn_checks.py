@@ -15,7 +15,8 @@ ESTIMATORS = [
     and name != "DigitPairSelector"
 ]
 
-# Checks the mathematics cannot satisfy, with the reason; listed in the README.
+# Checks the mathematics cannot satisfy, with the reason; listed in the docs
+# (docs/user_guide/mlpclassifier.rst).
 _WEIGHTS_ARE_RATIOS = (
     "sample_weight is scaled to mean 1, so that only the ratios of the "
     "weights count (AdaBoost's weights sum to 1), while the cost is a sum "
