@@ -38,7 +38,7 @@ _FIELDS = ("weight_norm", "grad_norm", "update_ratio", "dead_share")
 class LayerHistory:
     """What :class:`LayerMonitor` recorded during one fit of one classifier.
 
-    Attributes
+    Parameters
     ----------
     task_path : tuple of (str, str, int)
         ``(estimator_name, task_name, task_id)`` of each task from the
@@ -107,7 +107,7 @@ class LayerMonitor:
           gradient of the batch cost ``C`` (summed over the probe batch,
           unweighted, with the L2 penalty ``alpha``, without dropout) at
           the end of the epoch's weights, from
-          :func:`skmlp.nn.reference.backprop`;
+          ``skmlp.nn.reference.backprop``;
         - ``update_ratio`` : list of float, one per layer:
           ``||W_e - W_{e-1}|| / ||W_{e-1}||``, the epoch's change of the
           weights over their norm at the start of the epoch (NaN where that
@@ -158,8 +158,9 @@ class LayerMonitor:
         return self.histories_[-1].epochs
 
     def to_frame(self):
-        """Every record as a tidy pandas DataFrame, one row per fit, epoch
-        and layer.
+        """Return every record as a tidy pandas DataFrame.
+
+        One row per fit, epoch and layer.
 
         Returns
         -------
