@@ -10,6 +10,7 @@ from importlib import import_module as _import_module
 # ``skmlp`` command starts at once and Ctrl-C while it loads can be handled.
 _PUBLIC = {
     "ScratchMLPClassifier": "classifier",
+    "LayerMonitor": "callbacks",
     "load_mnist": "datasets",
     "load_mnist_sample": "datasets",
     "dask_backend": "distributed",

@@ -17,9 +17,12 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
+from ._layer_plot import plot_layer_monitor
+
 __all__ = [
     "pair_accuracy_matrix",
     "plot_first_layer_weights",
+    "plot_layer_monitor",
     "plot_pair_accuracies",
     "plot_training_curves",
     "show_digits",

@@ -18,7 +18,7 @@ LAYERS = {
     "estimator": ("classifier", "_validation", "_training", "_predicting",
                   "_callbacks", "_classifier_state", "gradient_check"),
     "top": ("plotting", "persistence", "distributed", "streaming", "benchmark",
-            "benchmark_accuracy", "_bench_trainers", "callbacks", "cli",
+            "benchmark_accuracy", "_bench_trainers", "callbacks", "_layer_plot", "cli",
             "__main__"),
 }
 MAY_IMPORT = {
