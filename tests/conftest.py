@@ -27,11 +27,13 @@ changing the data of the tests after it.
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
 from skmlp import ScratchMLPClassifier
 from skmlp.datasets import ENV_VAR, load_mnist, load_mnist_sample
+from skmlp.nn import reference
 
 
 def _full_mnist_path():
@@ -100,6 +102,28 @@ def small_classifier(**params):
     seeded); ``params`` override.  Test modules import it by name."""
     return ScratchMLPClassifier(
         **{"hidden_layers": (8,), "epochs": 3, "random_state": 0, **params})
+
+
+def targets(labels, n_outputs, dtype):
+    """Targets for a network of ``n_outputs`` units from integer ``labels``:
+    one column of 0/1 (labels mod 2), or one-hot rows (labels mod n)."""
+    if n_outputs == 1:
+        return (labels % 2).astype(dtype).reshape(-1, 1)
+    return np.eye(n_outputs, dtype=dtype)[labels % n_outputs]
+
+
+def small_problem(n_outputs, activation, loss="squared_error", alpha=0.0, seed=0):
+    """``(net, X, T, coefs, intercepts)``: a 5-6-4-n network of the engines'
+    spec on 9 random rows, Glorot weights and non-zero biases (so that their
+    gradients are exercised away from 0), float64."""
+    rng = np.random.default_rng(seed)
+    net = reference.Network((5, 6, 4, n_outputs), activation,
+                            "sigmoid" if n_outputs == 1 else "softmax", loss, alpha)
+    X = rng.normal(size=(9, 5))
+    T = targets(rng.integers(0, 6, 9), n_outputs, np.float64)
+    coefs, intercepts = reference.init_params(net, "glorot", rng, np.float64)
+    intercepts = [rng.normal(0.2, 0.5, b.shape) for b in intercepts]
+    return net, X, T, coefs, intercepts
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from functools import cache
 
 import numpy as np
 import pytest
+from conftest import small_problem as _small_problem
+from conftest import targets as _targets
 from threadpoolctl import threadpool_info
 
 from skmlp import ScratchMLPClassifier, classifier, load_mnist_sample
@@ -472,24 +474,6 @@ def test_adam_moments_are_plain_after_an_interrupted_epoch(monkeypatch):
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
 LOSSES = ["squared_error", "log_loss"]
-
-
-def _targets(labels, n_outputs, dtype):
-    if n_outputs == 1:
-        return (labels % 2).astype(dtype).reshape(-1, 1)
-    return np.eye(n_outputs, dtype=dtype)[labels % n_outputs]
-
-
-def _small_problem(n_outputs, activation, loss="squared_error", alpha=0.0, seed=0):
-    rng = np.random.default_rng(seed)
-    net = ref.Network((5, 6, 4, n_outputs), activation,
-                      "sigmoid" if n_outputs == 1 else "softmax", loss, alpha)
-    X = rng.normal(size=(9, 5))
-    T = _targets(rng.integers(0, 6, 9), n_outputs, np.float64)
-    coefs, intercepts = ref.init_params(net, "glorot", rng, np.float64)
-    # Non-zero biases, so that their gradients are exercised away from 0.
-    intercepts = [rng.normal(0.2, 0.5, b.shape) for b in intercepts]
-    return net, X, T, coefs, intercepts
 
 
 # --------------------------------------------------------------------------
