@@ -4,7 +4,16 @@ error for those that still do."""
 
 import numpy as np
 
-from ._training import ENGINES, network_output
+from ._training import ENGINES
+from .nn import fast
+
+
+def _network_output(engine, net, coefs, intercepts, X):
+    """The fast engine's lean pass of prediction, or the reference engine's
+    last layer (it has no other)."""
+    if engine is fast:
+        return fast.feedforward_output(net, coefs, intercepts, X)
+    return engine.feedforward(net, coefs, intercepts, X)[-1]
 
 
 def forward(clf, X, chunk):
@@ -18,7 +27,7 @@ def forward(clf, X, chunk):
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
-            proba[start:stop] = network_output(
+            proba[start:stop] = _network_output(
                 engine, net, clf.coefs_, clf.intercepts_, X[start:stop]
             )
         # Inputs of huge magnitude can overflow a layer (inf - inf = NaN).

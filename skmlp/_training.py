@@ -24,14 +24,6 @@ from .nn import fast, reference
 ENGINES = {"fast": fast, "reference": reference}
 
 
-def network_output(engine, net, coefs, intercepts, X):
-    """The network's output: the fast engine's lean pass of prediction, the
-    reference engine's last layer (it has no other)."""
-    if engine is fast:
-        return fast.feedforward_output(net, coefs, intercepts, X)
-    return engine.feedforward(net, coefs, intercepts, X)[-1]
-
-
 def initialize(clf, hidden_layers, dtype):
     """Fresh weights, seed and fitted attributes of ``clf`` for a new fit."""
     # n_outputs_, out_activation_, n_layers_: the rules a loaded state obeys.
@@ -249,12 +241,6 @@ def class_index(proba):
     if proba.shape[1] == 1:
         return (proba[:, 0] > 0.5).astype(np.intp)
     return proba.argmax(axis=1)
-
-
-def accuracy(clf, X, y_index, sample_weight):
-    """The (weighted) share of rows of ``X`` whose class index is ``y_index``."""
-    correct = clf._predict_index(X) == y_index
-    return float(np.average(correct, weights=sample_weight))
 
 
 def validation_accuracy_and_cost(clf, X, y_index, sample_weight, targets,
