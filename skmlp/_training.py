@@ -110,6 +110,7 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
     """
     engine, net = ENGINES[clf.engine], clf._network()
     batch_size = min(clf.batch_size, X.shape[0])
+    _c_contiguous(clf)
     total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
     best_params = None
     # Continuing (warm_start, partial_fit) a fit made in the other mode.
@@ -199,6 +200,16 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
         clf.best_loss_ = None
         if best_params is not None:
             restore(clf, best_params)
+
+
+def _c_contiguous(clf):
+    """Weights and optimiser state in C order, which the fast engine updates
+    in place: a model may come with others (set by hand, loaded)."""
+    clf.coefs_ = [np.ascontiguousarray(W) for W in clf.coefs_]
+    clf.intercepts_ = [np.ascontiguousarray(b) for b in clf.intercepts_]
+    for key, arrays in clf._optimizer_state.items():
+        if isinstance(arrays, list):
+            clf._optimizer_state[key] = [np.ascontiguousarray(a) for a in arrays]
 
 
 # The optimiser's arrays, by solver: an overflow there (Adam's squared

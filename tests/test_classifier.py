@@ -138,6 +138,22 @@ def test_warm_start_continues_where_fit_stopped(digits_pair):
     np.testing.assert_allclose(warm.loss_curve_, straight.loss_curve_)
 
 
+def test_warm_start_takes_weights_in_fortran_order(digits_pair):
+    # Weights set by hand or loaded may be in another memory order than the
+    # one the fast engine updates in place: training goes on all the same.
+    X_train, _, y_train, _ = digits_pair
+    params = dict(SMALL, tol=0.0, n_iter_no_change=100, learning_rate="constant")
+    straight = ScratchMLPClassifier(**{**params, "epochs": 3}).fit(X_train, y_train)
+    warm = ScratchMLPClassifier(**{**params, "epochs": 2, "warm_start": True})
+    warm.fit(X_train, y_train)
+    warm.coefs_ = [np.asfortranarray(W) for W in warm.coefs_]
+    warm._optimizer_state["m"] = [np.asfortranarray(m)
+                                  for m in warm._optimizer_state["m"]]
+    assert not warm.coefs_[0].flags.c_contiguous
+    warm.set_params(epochs=1).fit(X_train, y_train)
+    _assert_same_weights(warm, straight)
+
+
 def test_partial_fit_runs_one_epoch_each_call(digits_pair):
     X_train, _, y_train, _ = digits_pair
     # partial_fit takes eta as it is; fit anneals it unless told otherwise.

@@ -9,6 +9,7 @@ not copy a float32 C-contiguous ``X``, and predicting needs memory for one
 chunk of rows, not for the activations of all of them.
 """
 
+import copy
 import itertools
 import tracemalloc
 from functools import cache
@@ -381,7 +382,7 @@ def test_scaled_backprop_gives_the_sgd_steps(dtype):
 
 
 # --------------------------------------------------------------------------
-# Adam's scaled moments
+# The compiled updates
 
 
 def _adam_run(X, T, sizes, dtype, batch_size, epochs, engine):
@@ -401,9 +402,9 @@ def _adam_run(X, T, sizes, dtype, batch_size, epochs, engine):
     return coefs + intercepts, state
 
 
-def test_adam_moments_fold_back_over_long_epochs():
-    # 400 steps an epoch: the scaled moments are folded back every 87 steps
-    # and left plain at the epoch's end, the reference engine's m and v.
+def test_adam_over_long_epochs_is_the_references():
+    # 400 steps an epoch: the compiled update keeps the reference engine's
+    # m and v step after step.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1600, 40))
     T = (X[:, :1] > 0).astype(np.float64)
@@ -581,3 +582,56 @@ def test_fast_epochs_give_the_reference_weights(monkeypatch, solver, momentum,
     outputs = ref.feedforward(net, coefs, intercepts, X)[-1]
     fast_outputs = fast.feedforward(net, fast_W, fast_b, X)[-1]
     np.testing.assert_allclose(outputs, fast_outputs, rtol=0, atol=output_tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver, momentum", [("adam", 0.0), ("sgd", 0.0),
+                                              ("sgd", 0.9)])
+def test_an_update_of_listed_rows_is_that_of_a_zero_filled_gradient(solver,
+                                                                    momentum,
+                                                                    dtype):
+    # The blank input columns of a batch: the gradient of the first weights
+    # holds its other rows only, and the update treats the rest as zero.
+    rng = np.random.default_rng(5)
+    params = [rng.normal(size=(9, 4)).astype(dtype), rng.normal(size=4).astype(dtype)]
+    state = reference.init_optimizer(solver, params)
+    for key in ("m", "v", "velocities"):  # a state that is not all zero
+        for a in state.get(key, []):
+            a[...] = rng.normal(size=a.shape)
+            if key == "v":
+                np.abs(a, out=a)
+    rows = np.array([0, 3, 4, 8])
+    steps = [(rng.normal(size=(len(rows), 4)).astype(dtype),
+              rng.normal(size=4).astype(dtype)) for _ in range(3)]
+    runs = []
+    for listed in (True, False):
+        ps, st = copy.deepcopy((params, state))
+        changes = []
+        for compact, bias in steps:
+            full = np.zeros((9, 4), dtype)
+            full[rows] = compact
+            grads = [compact.copy(), bias.copy()] if listed else [full, bias.copy()]
+            changes.append(fast.apply_updates(solver, st, ps, grads, 0.01,
+                                              momentum, rows if listed else None))
+        runs.append((ps, st, changes))
+    (got, got_state, got_changes), (want, want_state, want_changes) = runs
+    # Equal but for rounding: the compiler may order a value's products and
+    # quotient otherwise in the two branches.
+    rtol = 8 * float(np.finfo(dtype).eps)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol)
+    for key in ("m", "v", "velocities"):
+        for a, b in zip(got_state.get(key, []), want_state.get(key, []), strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol)
+    np.testing.assert_allclose(got_changes, want_changes, rtol=1e-6)
+    # The rows left out move too under Adam and momentum (their state is not
+    # zero), so that the comparison can fail.
+    moved = not np.array_equal(got[0][1], params[0][1])
+    assert moved == (solver == "adam" or bool(momentum))
+
+
+def test_the_updates_refuse_arrays_they_cannot_update_in_place():
+    params = [np.asfortranarray(np.ones((3, 2)))]
+    state = reference.init_optimizer("adam", params)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fast.apply_updates("adam", state, params, [np.ones((3, 2))], 0.01, 0.0)

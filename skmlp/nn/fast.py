@@ -24,7 +24,8 @@ Each shortcut below was measured, and is explained where it sits:
   and the weights are updated in place.
 - **Blank columns** (:func:`_column_mask`, :func:`_batch_step`,
   :func:`feedforward_output`): the columns of a batch that are all zero (the
-  border of digit images) are left out of the first layer's products.
+  border of digit images) are left out of the first layer's products, and
+  the update reads the gradient of the other rows only.
 - **Rows without error** (:func:`_rows_with_error`): rows whose output delta
   is exactly zero (a saturated sigmoid, a zero sample weight) are left out of
   the backward products.
@@ -33,9 +34,10 @@ Each shortcut below was measured, and is explained where it sits:
 - **scale=-eta folded into backprop** (:func:`backprop`,
   :func:`gradient_scale`): SGD's steps come out of backpropagation already
   multiplied by ``-eta``, with no pass over the gradients.
-- **Adam in place** (:func:`apply_updates`): the moments and the step are
-  updated without temporaries.
-- **Per-row norm** (:func:`squared_norm`): the weight change's norm as one
+- **Compiled updates** (:func:`apply_updates`): Adam's moments, its step
+  and the norm of the change in one compiled loop over the parameters (SGD's
+  too), instead of a dozen NumPy passes over memory; see ``_fast_updates``.
+- **Per-row norm** (:func:`squared_norm`): the L2 penalty's norm as one
   ``vecdot`` per row, not one dot that the BLAS splits among threads.
 - **BLAS threads** (:func:`blas_thread_limit`): small batches train on one
   BLAS thread.
@@ -60,7 +62,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
-from ._fast_updates import ScaledAdam, apply_updates, gradient_scale, squared_norm
+from ._fast_updates import apply_updates, gradient_scale, squared_norm
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 from .reference import (
     Network,
@@ -353,6 +355,8 @@ class Workspace:
         self.coef_grads = [np.empty(pair, dtype) for pair in pairs]
         self.intercept_grads = [np.empty(fan_out, dtype) for _, fan_out in pairs]
         self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
+        # The first weights' gradient as _batch_step last wrote it.
+        self.first_grad = self.coef_grads[0]
         self.sample_weight = np.empty(batch_size, dtype)
         # The activations of the hidden layers before dropout masks them.
         self.unmasked = [np.empty((batch_size, fan_out), dtype)
@@ -392,15 +396,21 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
 
 def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
                 masks=None):
-    """Feedforward and backpropagation of one batch; returns its cost.
+    """Feedforward and backpropagation of one batch.
 
-    With blank input columns, the first layer multiplies only the other
-    columns (and their rows of weights), and the blank columns' weights get
-    a zero gradient: the same sums without their zero terms.  The L2 penalty
-    needs every weight, so ``alpha > 0`` always takes the full products, and
-    a sparse ``X`` does too: its products skip the zeros already.
+    Returns ``(cost, rows)``.  With blank input columns, the first layer
+    multiplies only the other columns (and their rows of weights), and
+    ``rows`` are their indices: ``ws.first_grad`` holds the gradient of those
+    rows of the first weights, the blank columns' gradient is zero (the same
+    sums without their zero terms), and ``ws.coef_grads[0]`` is not written.
+    Otherwise ``rows`` is None and ``ws.first_grad`` is ``ws.coef_grads[0]``.
+    The L2 penalty needs every weight, so ``alpha > 0`` always takes the full
+    products, and a sparse ``X`` does too: its products skip the zeros
+    already.
     """
     mask = None if net.alpha or sparse.issparse(X) else _column_mask(X)
+    active = None
+    work = ws
     if mask is not None:
         active = np.flatnonzero(mask)
         m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
@@ -409,17 +419,14 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
         coefs = [np.take(coefs[0], active, axis=0, mode="clip",
                          out=ws.W_active[:k * fan_out].reshape(k, fan_out)),
                  *coefs[1:]]
-        full, ws = ws, copy.copy(ws)
-        ws.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
-                         *ws.coef_grads[1:]]
-    outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs, masks=masks,
-                          unmasked=ws.unmasked)
-    cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale, masks)
-    if mask is not None:
-        grad = full.coef_grads[0]
-        grad[active] = ws.coef_grads[0]
-        grad[~mask] = 0
-    return cost
+        work = copy.copy(ws)
+        work.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
+                           *ws.coef_grads[1:]]
+    outputs = feedforward(net, coefs, intercepts, X, out=work.outputs, masks=masks,
+                          unmasked=work.unmasked)
+    cost = backprop(net, coefs, outputs, X, T, sample_weight, work, scale, masks)
+    ws.first_grad = work.coef_grads[0]
+    return cost, active
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, eta,
@@ -455,20 +462,20 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     total_cost = total_change = 0.0
     n_batches = 0
     scale = gradient_scale(solver, eta)
-    with (blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype),
-          ScaledAdam(state) if solver == "adam" else nullcontext() as scaled):
+    with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
             masks = None if dropout is None else dropout_masks(
                 rng, dropout, Xb.shape[0], net.layer_sizes, Xb.dtype)
-            cost = _batch_step(net, coefs, intercepts, Xb, Tb, swb, workspace,
-                               scale, masks)
+            cost, rows = _batch_step(net, coefs, intercepts, Xb, Tb, swb,
+                                     workspace, scale, masks)
             n_batches += 1
             total_cost += cost
             if not np.isfinite(cost):
                 break
+            grads[0] = workspace.first_grad
             changes = apply_updates(solver, state, params, grads, eta, momentum,
-                                    scaled)
+                                    rows)
             total_change += sum(
                 np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
             )
