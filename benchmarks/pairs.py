@@ -1,8 +1,9 @@
 """Test accuracy on the notebook's pairs: skmlp's defaults beside MLPClassifier's.
 
 For each pair of digits, both classifiers learn from the same vectorized
-training images (``ImageVectorizer``: 784 pixels divided by the image's largest)
-and are scored on all the test images of the pair:
+training images (``ImageVectorizer``: 784 pixels divided by the image's largest,
+deskewed first with ``--deskew``, as ``skmlp pairs`` does by default) and are
+scored on all the test images of the pair:
 
 - skmlp: ``ScratchMLPClassifier(random_state=0)``, every other parameter at
   its default;
@@ -18,6 +19,7 @@ Usage::
     python benchmarks/pairs.py                       # the notebook's 5 pairs
     python benchmarks/pairs.py --pairs 1-5 4-9
     python benchmarks/pairs.py --skmlp-results skmlp-runs/<run>/pairs.json
+    python benchmarks/pairs.py --deskew --skmlp-results skmlp-runs/<run>/pairs.json
 
 ``--skmlp-results`` takes skmlp's accuracies from a ``skmlp pairs`` run
 (``pairs.json``) instead of training skmlp again.  MNIST is read with
@@ -43,9 +45,9 @@ def parse_pair(text):
     return tuple(sorted((d1, d2)))
 
 
-def pair_data(data, pair):
+def pair_data(data, pair, deskew=False):
     (x_train, y_train), (x_test, y_test) = data
-    selector, vectorizer = DigitPairSelector(*pair), ImageVectorizer()
+    selector, vectorizer = DigitPairSelector(*pair), ImageVectorizer(deskew=deskew)
     X_train, y_train = selector.fit_resample(x_train, y_train)
     X_test, y_test = selector.fit_resample(x_test, y_test)
     return (vectorizer.fit_transform(X_train), y_train,
@@ -72,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--mnist", metavar="PATH")
     parser.add_argument("--skmlp-results", type=Path, metavar="PAIRS_JSON",
                         help="skmlp's accuracies from a `skmlp pairs` run")
+    parser.add_argument("--deskew", action="store_true",
+                        help="deskew the images first (skmlp pairs' default)")
     parser.add_argument("--out", type=Path, metavar="JSON")
     args = parser.parse_args(argv)
 
@@ -82,6 +86,11 @@ def main(argv=None):
         missing = [p for p in args.pairs if p not in reused]
         if missing:
             parser.error(f"{args.skmlp_results} lacks the pairs {missing}")
+        deskewed = run.get("preprocessing", {}).get("deskew", False)
+        if deskewed != args.deskew:
+            parser.error(f"{args.skmlp_results} was run with deskew={deskewed}; "
+                         f"pass {'--deskew' if deskewed else 'no --deskew'} to "
+                         "give MLPClassifier the same images")
 
     data = load_mnist(args.mnist)
     machine = machine_info()
@@ -89,7 +98,7 @@ def main(argv=None):
     hidden_layers = ScratchMLPClassifier().hidden_layers
     rows = []
     for pair in args.pairs:
-        X_train, y_train, X_test, y_test = pair_data(data, pair)
+        X_train, y_train, X_test, y_test = pair_data(data, pair, args.deskew)
         if pair in reused:
             skmlp = {key: reused[pair][key]
                      for key in ("accuracy", "fit_seconds", "n_iter")}
@@ -132,6 +141,7 @@ def main(argv=None):
                                                 random_state=0).get_params(),
             "skmlp_results_from": (None if args.skmlp_results is None
                                    else str(args.skmlp_results)),
+            "deskew": args.deskew,
             "rows": rows, "means": means, "environment": machine,
         }, indent=2, default=str) + "\n")
 

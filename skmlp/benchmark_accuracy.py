@@ -7,7 +7,7 @@ accuracy is taken, and the first epoch at or above the pair's target gives
 the time to accuracy (training time only, evaluation excluded):
 
 - ``skmlp``: :class:`~skmlp.ScratchMLPClassifier` with its defaults (Adam,
-  batches of 128, 20 epochs on a cosine schedule, which is set by its
+  batches of 128, 15 epochs on a cosine schedule, which is set by its
   ``epochs``: it runs them all, or stops at the target);
 - ``sklearn``: ``MLPClassifier`` with its defaults (Adam, batches of 200,
   ``alpha=1e-4``), one ``partial_fit`` per epoch (which keeps Adam's state);

@@ -62,7 +62,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         anew; ``partial_fit`` always uses ``eta``.
     batch_size : int, default=128
         Samples per mini-batch; the last batch of an epoch may be smaller.
-    epochs : int, default=20
+    epochs : int, default=15
         Number of passes over the training data (fewer with early stopping or
         when the training cost stops improving, see ``tol``).
     momentum : float, default=0.0
@@ -189,8 +189,8 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     >>> clf.predict(X_test[:5])
     array([0, 1, 0, 0, 0])
     >>> clf.predict_proba(X_test[:2]).round(2)
-    array([[1., 0.],
-           [0., 1.]])
+    array([[1.  , 0.  ],
+           [0.01, 0.99]])
     """
 
     _parameter_constraints = {
@@ -238,7 +238,7 @@ class ScratchMLPClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         eta=0.001,
         learning_rate="cosine",
         batch_size=128,
-        epochs=20,
+        epochs=15,
         momentum=0.0,
         alpha=0.0,
         class_weight=None,

@@ -131,6 +131,7 @@ def test_grid_axes_and_fixed_options_reach_the_search(run_cli, tmp_path):
     assert report["fixed"] == {"solver": "sgd", "learning_rate": "constant",
                                "early_stopping": True, "engine": "reference",
                                "random_state": 0}
+    assert report["preprocessing"] == {"deskew": True}
     rows = _read_csv(tmp_path / "cv_results.csv")
     assert {row["alpha"] for row in rows} == {"0.0", "0.001"}
     # Three classes: the test accuracy is over their 300 test images.

@@ -41,6 +41,35 @@ def test_pairs(run_cli, tmp_path, assert_png):
     assert_png(tmp_path / "pairs.png")
 
 
+@pytest.mark.parametrize("deskew", [True, False])
+def test_pairs_score_what_the_pipeline_of_each_pair_scores(run_cli, tmp_path, deskew):
+    # The images are deskewed once for every pair, not by each pair's
+    # ImageVectorizer: the same numbers.
+    from sklearn.pipeline import make_pipeline
+
+    from skmlp import (
+        DigitPairSelector,
+        ImageVectorizer,
+        ScratchMLPClassifier,
+        load_mnist_sample,
+    )
+
+    flags = [] if deskew else ["--no-deskew"]
+    status, stdout, _ = run_cli("pairs", "--sample", "--pairs", "4-9", *TINY,
+                                "--n-jobs", "1", *flags, "--out", tmp_path)
+    assert status == 0
+    assert ("(deskewed)" in stdout.splitlines()[0]) == deskew
+    report = _read_json(tmp_path / "pairs.json")
+    assert report["preprocessing"] == {"deskew": deskew}
+    (x_train, y_train), (x_test, y_test) = load_mnist_sample()
+    selector = DigitPairSelector(4, 9)
+    model = make_pipeline(ImageVectorizer(deskew=deskew), ScratchMLPClassifier(
+        hidden_layers=(8,), epochs=2, random_state=0))
+    model.fit(*selector.fit_resample(x_train, y_train))
+    score = model.score(*selector.fit_resample(x_test, y_test))
+    assert report["results"][0]["accuracy"] == score
+
+
 def test_pairs_default_is_the_notebooks(run_cli, tmp_path, monkeypatch):
     monkeypatch.setattr(skmlp.cli.pairs, "_train_pair", lambda data, pair, params: (
         {"pair": f"{pair[0]}-{pair[1]}", "d1": pair[0], "d2": pair[1],

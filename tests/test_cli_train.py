@@ -57,6 +57,20 @@ def test_train_smoke_on_the_sample(run_cli, tmp_path, assert_png):
     assert model.score(x_test[pair], y_test[pair]) == report["accuracy"]
 
 
+@pytest.mark.parametrize("deskew", [True, False])
+def test_train_deskews_unless_told_not_to(run_cli, tmp_path, deskew):
+    flags = [] if deskew else ["--no-deskew"]
+    model_file = tmp_path / "model.joblib"
+    status, stdout, _ = run_cli("train", "--sample", *TINY, *flags, "--out",
+                                tmp_path / "run", "--save", model_file)
+    assert status == 0
+    assert ("(deskewed)" in stdout.splitlines()[0]) == deskew
+    assert _read_json(tmp_path / "run" / "run.json")["preprocessing"] == {
+        "deskew": deskew}
+    # The saved pipeline deskews the images it predicts as it was trained.
+    assert load(model_file)[0].deskew is deskew
+
+
 def test_train_passes_only_the_options_given(run_cli, tmp_path):
     status, _, _ = run_cli("train", "--sample", "--hidden", "8", "4",
                            "--epochs", "1", "--out", tmp_path)

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).parents[1] / "skmlp"
 LAYERS = {
     "engines": ("nn",),
     "low": ("exceptions", "_atomic", "_stamp", "_machine", "_concurrency"),
-    "data": ("datasets", "preprocessing", "data"),
+    "data": ("datasets", "preprocessing", "_deskew", "data"),
     "estimator": ("classifier", "_validation", "_training", "_predicting",
                   "_callbacks", "_classifier_state", "gradient_check"),
     "top": ("plotting", "persistence", "distributed", "streaming", "benchmark",

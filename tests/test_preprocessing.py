@@ -402,3 +402,90 @@ def test_vectorizer_rejects_nan(images):
     X[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ImageVectorizer().fit_transform(X)
+
+
+# -------------------------------------------------------- deskewing
+
+
+def _slant(images):
+    """Each image's slant: the covariance of row and column over the
+    variance of the row, weighted by intensity."""
+    x = images.astype(np.float64)
+    rows, cols = np.mgrid[:x.shape[1], :x.shape[2]]
+    mass = x.sum(axis=(1, 2))
+    m_r = (x * rows).sum(axis=(1, 2)) / mass
+    m_c = (x * cols).sum(axis=(1, 2)) / mass
+    d_r, d_c = rows - m_r[:, None, None], cols - m_c[:, None, None]
+    return (x * d_r * d_c).sum(axis=(1, 2)) / (x * d_r**2).sum(axis=(1, 2))
+
+
+def _scipy_deskew(image):
+    """Deskewing as it is usually written, with scipy.ndimage."""
+    from scipy import ndimage
+
+    alpha = _slant(image[None])[0]
+    x = image.astype(np.float64)
+    rows, cols = np.mgrid[:x.shape[0], :x.shape[1]]
+    centre = np.array([(x * rows).sum(), (x * cols).sum()]) / x.sum()
+    shear = np.array([[1.0, 0.0], [alpha, 1.0]])
+    offset = centre - shear @ (np.array(x.shape) / 2)
+    return ndimage.affine_transform(x, shear, offset=offset, order=1)
+
+
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-9), (np.float32, 1e-4)])
+def test_deskew_is_scipys_affine_transform(mnist_sample, dtype, atol):
+    (x_train, _), _ = mnist_sample
+    X = x_train[::10]  # 500 images, 50 of each digit
+    got = ImageVectorizer(deskew=True, normalize=None, dtype=dtype).fit_transform(X)
+    want = np.stack([_scipy_deskew(image) for image in X]).reshape(len(X), -1)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=0, atol=atol)
+
+
+def test_deskew_stands_digits_upright_and_centres_them(mnist_sample):
+    (x_train, _), _ = mnist_sample
+    X = x_train[:1000]
+    out = ImageVectorizer(deskew=True, normalize=None).fit_transform(X)
+    out = out.reshape(X.shape)
+    before, after = np.abs(_slant(X)), np.abs(_slant(out))
+    assert np.median(before) > 0.1
+    assert np.median(after) < 0.1 * np.median(before)
+    rows = np.arange(28)
+    centre = (out.sum(axis=2) @ rows) / out.sum(axis=(1, 2))
+    assert np.abs(centre - 14).max() < 0.7  # from wherever it was
+    # Ink moves, it is not made: the total stays but for what leaves the frame.
+    np.testing.assert_allclose(out.sum(axis=(1, 2)), X.sum(axis=(1, 2)), rtol=0.05)
+
+
+def test_deskew_of_a_slanted_stroke():
+    image = np.zeros((1, 28, 28), np.uint8)
+    for r in range(4, 24):
+        image[0, r, 8 + r // 2] = 255  # a stroke leaning right by 1/2
+    assert _slant(image)[0] == pytest.approx(0.5, abs=0.02)
+    out = ImageVectorizer(deskew=True).fit_transform(image).reshape(1, 28, 28)
+    assert abs(_slant(out)[0]) < 0.05
+    columns = np.flatnonzero(out[0].sum(axis=0) > 0.5)
+    assert columns.max() - columns.min() <= 2  # one upright column of ink
+
+
+def test_deskew_flat_rows_images_and_blanks():
+    X = (RNG.random((5, 28, 28)) * 255).astype(np.uint8)
+    X[2] = 0
+    before = X.copy()
+    vectorizer = ImageVectorizer(deskew=True)
+    images = vectorizer.fit_transform(X)
+    np.testing.assert_array_equal(X, before)  # the input is not touched
+    np.testing.assert_array_equal(vectorizer.transform(X.reshape(5, -1)), images)
+    np.testing.assert_array_equal(images[2], 0)
+    assert np.isfinite(images).all() and images.min() >= 0
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.ones((3, 10)), "rows of 10 values, which are not square images"),
+    (-np.ones((3, 4, 4)), "must be >= 0; X has values down to -1"),
+])
+def test_deskew_refuses_what_it_cannot_deskew(X, match):
+    with pytest.raises(ValueError, match=match):
+        ImageVectorizer(deskew=True).fit(X)
+    with pytest.raises(ValueError, match=match):
+        ImageVectorizer(deskew=True).transform(X)

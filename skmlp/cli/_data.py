@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._deskew import deskew
 from ..datasets import (
     ENV_VAR,
     MNISTFormatError,
@@ -60,6 +61,14 @@ def load_data(args):
         return load_mnist_sample(), SAMPLE
     with reading_mnist(args):
         return load_mnist(args.mnist), mnist_source(args)
+
+
+def deskewed(data):
+    """``data`` with each image deskewed, in float32: what
+    ``ImageVectorizer(deskew=True)`` does to an image before scaling it."""
+    (x_train, y_train), (x_test, y_test) = data
+    return ((deskew(x_train.astype(np.float32)), y_train),
+            (deskew(x_test.astype(np.float32)), y_test))
 
 
 def select(data, digits):

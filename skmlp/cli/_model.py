@@ -116,9 +116,10 @@ def model_input(model, X):
     """``X`` as ``model`` takes it.
 
     A pipeline starting with an ImageVectorizer takes images or rows as they
-    are (it flattens and scales them itself).  Any other model is given what
-    skmlp train gives its classifier: images are flattened and scaled by
-    ``ImageVectorizer()``; rows of 784 values go in as they are.
+    are (it flattens, deskews if it was trained so, and scales them itself).
+    Any other model is given what ``skmlp train --no-deskew`` gives its
+    classifier: images are flattened and scaled by ``ImageVectorizer()``;
+    rows of 784 values go in as they are.
     """
     if takes_images(model) or X.ndim == 2:
         return X

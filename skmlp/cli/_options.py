@@ -212,6 +212,20 @@ def add_data_arguments(parser):
     )
 
 
+def add_deskew_argument(parser):
+    """``--no-deskew``: the images as they are, not deskewed first."""
+    parser.add_argument(
+        "--no-deskew", dest="deskew", action="store_false",
+        help="keep the images as they are; by default each is deskewed "
+             "(sheared upright and centred by its moments) before scaling: "
+             "ImageVectorizer(deskew=True)",
+    )
+
+
+def deskewed_text(args):
+    return " (deskewed)" if args.deskew else ""
+
+
 # ----------------------------------------------- the classifier's options
 
 _CONSTRAINTS = ScratchMLPClassifier._parameter_constraints

@@ -19,10 +19,12 @@ from ._options import (
     MODEL_OPTIONS,
     CommandError,
     add_data_arguments,
+    add_deskew_argument,
     add_digits_argument,
     add_model_arguments,
     add_out_argument,
     check_network_size,
+    deskewed_text,
     digits_name,
     int_at_least,
     n_jobs,
@@ -48,8 +50,8 @@ _STEP = "scratchmlpclassifier__"  # make_pipeline's name of the classifier step
 def add_parser(commands):
     parser = commands.add_parser(
         "grid", help="grid search with cross-validation on two or more digits",
-        description="GridSearchCV over make_pipeline(ImageVectorizer(), "
-                    "ScratchMLPClassifier()) on two or more digits: a ranked "
+        description="GridSearchCV over make_pipeline(ImageVectorizer(deskew="
+                    "True), ScratchMLPClassifier()) on two or more digits: a ranked "
                     "table of the candidates, the test accuracy of the best "
                     "one refitted, and cv_results.csv.",
     )
@@ -70,6 +72,7 @@ def add_parser(commands):
                       help="run the fits on a local Dask cluster of N worker "
                            "processes")
     add_data_arguments(parser)
+    add_deskew_argument(parser)
     add_out_argument(parser, "cv_results.csv and grid.json")
     parser.set_defaults(run=run)
     return parser
@@ -97,11 +100,12 @@ def run(args):
     out = output_dir(args)
     X_train, y_train, X_test, y_test = select(data, args.digits)
     search = GridSearchCV(
-        make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**fixed)),
+        make_pipeline(ImageVectorizer(deskew=args.deskew),
+                      ScratchMLPClassifier(**fixed)),
         param_grid, cv=args.cv, n_jobs=args.n_jobs, verbose=3,
     )
     print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
-          f"{len(y_test)} test images; "
+          f"{len(y_test)} test images{deskewed_text(args)}; "
           f"{one_line(repr(ScratchMLPClassifier(**fixed)))} and the grid")
     try:
         with contextlib.ExitStack() as stack:
@@ -144,6 +148,7 @@ def run(args):
         param_grid={name.removeprefix(_STEP): values
                     for name, values in param_grid.items()},
         fixed=fixed,
+        preprocessing={"deskew": args.deskew},
         cv=search.n_splits_,
         best_params=best,
         best_cv_accuracy=search.best_score_,

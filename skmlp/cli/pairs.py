@@ -12,13 +12,15 @@ from tqdm.auto import tqdm
 
 from ..classifier import ScratchMLPClassifier
 from ..preprocessing import ImageVectorizer
-from ._data import fit, load_data, n_epochs_run, select
+from ._data import deskewed, fit, load_data, n_epochs_run, select
 from ._options import (
     EXIT_INTERRUPTED,
     add_data_arguments,
+    add_deskew_argument,
     add_model_arguments,
     add_out_argument,
     classifier_params,
+    deskewed_text,
     one_line,
     pair,
     positive_int,
@@ -67,6 +69,7 @@ def add_parser(commands):
                              "on one BLAS thread (default: every core); the "
                              "results do not depend on it")
     add_data_arguments(parser)
+    add_deskew_argument(parser)
     add_out_argument(parser, "pairs.csv, pairs.json and pairs.png")
     parser.set_defaults(run=run)
     return parser
@@ -83,8 +86,12 @@ def run(args):
     check_out(args)  # before the work, not after
     params = classifier_params(args)
     data, source = load_data(args)
+    if args.deskew:
+        # Once for every pair, as each pair's ImageVectorizer(deskew=True)
+        # would (image by image), before the pairs are shared out.
+        data = deskewed(data)
     out = output_dir(args)
-    print(f"{len(pairs)} pair(s) from {source}; "
+    print(f"{len(pairs)} pair(s) from {source}{deskewed_text(args)}; "
           f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
     n_jobs = min(args.n_jobs or joblib.cpu_count(), len(pairs))
@@ -123,6 +130,7 @@ def run(args):
         data={"source": source},
         parameters={"given": params,
                     "classifier": ScratchMLPClassifier(**params).get_params()},
+        preprocessing={"deskew": args.deskew},
         pairs_requested=[pair_name(digits) for digits in pairs],
         interrupted=stopped_at is not None,
         wall_seconds=wall_seconds,

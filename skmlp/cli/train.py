@@ -15,10 +15,12 @@ from ._data import fit, load_data, n_epochs_run, select
 from ._options import (
     EXIT_INTERRUPTED,
     add_data_arguments,
+    add_deskew_argument,
     add_digits_argument,
     add_model_arguments,
     add_out_argument,
     classifier_params,
+    deskewed_text,
     digits_name,
     one_line,
     seed,
@@ -53,6 +55,7 @@ def add_parser(commands):
     group.add_argument("--seed", type=seed, metavar="N",
                        help="random_state: seeds the weights and the shuffling")
     add_data_arguments(parser)
+    add_deskew_argument(parser)
     add_out_argument(parser, "the figures and run.json")
     parser.add_argument("--save", metavar="FILE", type=Path,
                         help="save the fitted pipeline (ImageVectorizer + "
@@ -71,10 +74,11 @@ def run(args):
     out = output_dir(args)
     X_train, y_train, X_test, y_test = select(data, args.digits)
     load_seconds = time.perf_counter() - start
-    model = make_pipeline(ImageVectorizer(), ScratchMLPClassifier(**params, verbose=1))
+    model = make_pipeline(ImageVectorizer(deskew=args.deskew),
+                          ScratchMLPClassifier(**params, verbose=1))
     clf = model[-1]
     print(f"{digits_name(args.digits)} from {source}: {len(y_train)} training and "
-          f"{len(y_test)} test images; "
+          f"{len(y_test)} test images{deskewed_text(args)}; "
           f"{one_line(repr(ScratchMLPClassifier(**params)))}")
 
     fit_seconds, interrupted = fit(model, X_train, y_train)
@@ -114,6 +118,7 @@ def run(args):
         digits=list(args.digits),
         data={"source": source, "n_train": len(y_train), "n_test": len(y_test)},
         parameters={"given": params, "classifier": clf.get_params()},
+        preprocessing={"deskew": args.deskew},
         interrupted=interrupted,
         n_iter=n_iter,
         accuracy=accuracy,
