@@ -9,9 +9,10 @@ accuracy, the mean of the notebook's five pairs, the mean and the worst of
 every pair measured, and the mean fit time of each task.
 
 Images go through ``ImageVectorizer`` (float32, each image divided by its
-largest pixel).  Each fit uses one BLAS thread; ``--n-jobs 2`` runs two fits at
-once (more are refused: the figures are fit times, which more jobs than cores
-would distort).
+largest pixel; deskewed first with ``--deskew``, as ``skmlp train`` does).
+Each fit uses one BLAS thread; ``--n-jobs 2`` runs two fits at once (more are
+refused: the figures are fit times, which more jobs than cores would
+distort).
 
 Usage::
 
@@ -108,14 +109,14 @@ def task_name(pair):
     return TEN if pair is None else f"{pair[0]}-{pair[1]}"
 
 
-def task_data(data, pair):
+def task_data(data, pair, deskew=False):
     """Vectorized train and test images of ten digits (pair None) or of a pair."""
     (x_train, y_train), (x_test, y_test) = data
     if pair is not None:
         selector = DigitPairSelector(*pair)
         x_train, y_train = selector.fit_resample(x_train, y_train)
         x_test, y_test = selector.fit_resample(x_test, y_test)
-    vectorizer = ImageVectorizer()
+    vectorizer = ImageVectorizer(deskew=deskew)
     return (vectorizer.fit_transform(x_train), y_train,
             vectorizer.transform(x_test), y_test)
 
@@ -136,11 +137,11 @@ def config_text(config):
     return json.dumps(config) if config else "defaults"
 
 
-def run(data, configs, seeds, tasks, base_params, n_jobs):
+def run(data, configs, seeds, tasks, base_params, n_jobs, deskew=False):
     """Every (task, config, seed) fit, printed as a table row when it ends."""
     jobs = [(pair, config, seed) for pair in tasks
             for config in configs for seed in seeds]
-    prepared = {pair: task_data(data, pair) for pair in tasks}
+    prepared = {pair: task_data(data, pair, deskew) for pair in tasks}
     print("| task | candidate | seed | test accuracy | epochs | fit |")
     print("| --- | --- | ---: | ---: | ---: | ---: |", flush=True)
     results = []
@@ -222,6 +223,8 @@ def main(argv=None):
                         help="skip the ten-digit fits (pairs only)")
     parser.add_argument("--n-jobs", type=int, choices=(1, 2), default=1,
                         help="fits at once, each on one BLAS thread")
+    parser.add_argument("--deskew", action="store_true",
+                        help="ImageVectorizer(deskew=True), as skmlp train does")
     parser.add_argument("--mnist", metavar="PATH")
     parser.add_argument("--quick", action="store_true",
                         help="the MNIST sample and a small network: seconds")
@@ -240,12 +243,14 @@ def main(argv=None):
         data, base_params = load_mnist(args.mnist), {}
         configs = args.configs or list(CANDIDATES)
 
-    results = run(data, configs, args.seeds, tasks, base_params, args.n_jobs)
+    results = run(data, configs, args.seeds, tasks, base_params, args.n_jobs,
+                  args.deskew)
     summaries = summarize(results, configs)
     print_summary(summaries)
     if args.out is not None:
         args.out.write_text(json.dumps({
             "quick": args.quick,
+            "deskew": args.deskew,
             "base_parameters": ScratchMLPClassifier(**base_params).get_params(),
             "results": results,
             "summaries": summaries,

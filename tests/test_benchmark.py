@@ -149,6 +149,24 @@ def test_adam_floor_moves_the_moments():
         np.testing.assert_array_equal(arrays[0], arrays[1])
 
 
+def test_time_to_accuracy_warms_each_implementation_up_first(monkeypatch):
+    # A short untimed fit of each first, so that what a process pays once
+    # (numba loading the compiled updates) is not counted as training time.
+    from skmlp import benchmark_accuracy
+
+    calls = []
+    for name, epochs in list(benchmark_accuracy.EPOCHS.items()):
+        def spy(X, y, config, name=name, epochs=epochs):
+            calls.append((name, len(X), sorted(set(y))))
+            return epochs(X, y, config)
+        monkeypatch.setitem(benchmark_accuracy.EPOCHS, name, spy)
+    benchmark_accuracy.run_time_to_accuracy(
+        targets={(1, 5): 0.9}, max_epochs=1, hidden_layers=(8,), torch=False,
+        source="sample", threads=1)
+    assert calls == [("skmlp", 256, [0, 1]), ("sklearn", 256, [0, 1]),
+                     ("skmlp", 1000, [0, 1]), ("sklearn", 1000, [0, 1])]
+
+
 def test_time_to_accuracy_reports_each_pair_and_implementation():
     from skmlp import benchmark_accuracy
 
