@@ -95,6 +95,10 @@ def main():
     print("| varied | value | skmlp s/epoch | MLPClassifier s/epoch | skmlp / MLP |")
     print("| --- | ---: | ---: | ---: | ---: |")
     with threadpool_limits(1):
+        # Untimed, first: what the process pays once (numba loading skmlp's
+        # compiled update, 0.6 - 0.8 s) would otherwise land on the first point.
+        for name in ("skmlp", "sklearn"):
+            _epoch_seconds(name, X[:256], y[:256], 16, 128, 1)
         for varied, values in grid.items():
             for value in values:
                 point = {**base, varied: value}
