@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._deskew import deskew
 from ..datasets import (
     ENV_VAR,
     MNISTFormatError,
@@ -22,7 +21,7 @@ from ..datasets import (
     load_mnist_sample,
 )
 from ..exceptions import TrainingInterrupted
-from ..preprocessing import DigitPairSelector
+from ..preprocessing import DigitPairSelector, ImageVectorizer
 from ._options import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 
 SAMPLE = "the MNIST sample shipped with skmlp"
@@ -64,11 +63,12 @@ def load_data(args):
 
 
 def deskewed(data):
-    """``data`` with each image deskewed, in float32: what
-    ``ImageVectorizer(deskew=True)`` does to an image before scaling it."""
+    """``data`` with each image deskewed, as float32 rows of pixels not yet
+    scaled: what ``ImageVectorizer(deskew=True)`` does before scaling."""
+    deskew = ImageVectorizer(deskew=True, normalize=None)
     (x_train, y_train), (x_test, y_test) = data
-    return ((deskew(x_train.astype(np.float32)), y_train),
-            (deskew(x_test.astype(np.float32)), y_test))
+    return ((deskew.fit_transform(x_train), y_train),
+            (deskew.transform(x_test), y_test))
 
 
 def select(data, digits):

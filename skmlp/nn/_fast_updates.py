@@ -122,8 +122,9 @@ def _every_row(n):
 
 
 def _all(p, rows):
-    """The rows of ``p`` that its gradient holds: ``rows``, or all."""
-    return _every_row(len(_rows(p))) if rows is None else rows
+    """The rows of ``p`` (of its view by ``_rows``) that its gradient holds:
+    ``rows``, or all."""
+    return _every_row(p.size // p.shape[-1]) if rows is None else rows
 
 
 # The loops.  Each visits the rows of a parameter; ``g[j]`` is the gradient

@@ -355,8 +355,6 @@ class Workspace:
         self.coef_grads = [np.empty(pair, dtype) for pair in pairs]
         self.intercept_grads = [np.empty(fan_out, dtype) for _, fan_out in pairs]
         self.T = np.empty((batch_size, layer_sizes[-1]), dtype)
-        # The first weights' gradient as _batch_step last wrote it.
-        self.first_grad = self.coef_grads[0]
         self.sample_weight = np.empty(batch_size, dtype)
         # The activations of the hidden layers before dropout masks them.
         self.unmasked = [np.empty((batch_size, fan_out), dtype)
@@ -398,12 +396,13 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
                 masks=None):
     """Feedforward and backpropagation of one batch.
 
-    Returns ``(cost, rows)``.  With blank input columns, the first layer
-    multiplies only the other columns (and their rows of weights), and
-    ``rows`` are their indices: ``ws.first_grad`` holds the gradient of those
-    rows of the first weights, the blank columns' gradient is zero (the same
-    sums without their zero terms), and ``ws.coef_grads[0]`` is not written.
-    Otherwise ``rows`` is None and ``ws.first_grad`` is ``ws.coef_grads[0]``.
+    Returns ``(cost, first_grad, rows)``.  With blank input columns, the
+    first layer multiplies only the other columns (and their rows of
+    weights), and ``rows`` are their indices: ``first_grad`` holds the
+    gradient of those rows of the first weights, the blank columns' gradient
+    is zero (the same sums without their zero terms), and
+    ``ws.coef_grads[0]`` is not written.  Otherwise ``rows`` is None and
+    ``first_grad`` is ``ws.coef_grads[0]``.
     The L2 penalty needs every weight, so ``alpha > 0`` always takes the full
     products, and a sparse ``X`` does too: its products skip the zeros
     already.
@@ -425,8 +424,7 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
     outputs = feedforward(net, coefs, intercepts, X, out=work.outputs, masks=masks,
                           unmasked=work.unmasked)
     cost = backprop(net, coefs, outputs, X, T, sample_weight, work, scale, masks)
-    ws.first_grad = work.coef_grads[0]
-    return cost, active
+    return cost, work.coef_grads[0], active
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, eta,
@@ -467,13 +465,12 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
                                     workspace):
             masks = None if dropout is None else dropout_masks(
                 rng, dropout, Xb.shape[0], net.layer_sizes, Xb.dtype)
-            cost, rows = _batch_step(net, coefs, intercepts, Xb, Tb, swb,
-                                     workspace, scale, masks)
+            cost, grads[0], rows = _batch_step(net, coefs, intercepts, Xb, Tb,
+                                               swb, workspace, scale, masks)
             n_batches += 1
             total_cost += cost
             if not np.isfinite(cost):
                 break
-            grads[0] = workspace.first_grad
             changes = apply_updates(solver, state, params, grads, eta, momentum,
                                     rows)
             total_change += sum(
