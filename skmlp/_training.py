@@ -111,6 +111,10 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
     engine, net = ENGINES[clf.engine], clf._network()
     batch_size = min(clf.batch_size, X.shape[0])
     _c_contiguous(clf)
+    if engine is fast:
+        # Digit images train as CSR (see fast.training_input): converted
+        # once per fit, not once per epoch.
+        X = fast.training_input(X)
     total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
     best_params = None
     # Continuing (warm_start, partial_fit) a fit made in the other mode.

@@ -4,8 +4,10 @@
 ``skmlp.nn.reference``, the lecture's formulas written plainly;
 ``engine='fast'`` with ``skmlp.nn.fast``.  Fitted alike, they must give the
 same probabilities within rounding, for every solver, loss, activation and
-output, with sample weights and an L2 penalty, on digit images (whose blank
-border the fast engine leaves out of its products) dense and sparse.
+output, with sample weights and an L2 penalty, on digit images dense and
+sparse: the fast engine trains mostly-zero images as CSR (its compiled
+products visit the nonzero values only), and other dense data through the
+BLAS, leaving out the blank border of each batch.
 """
 
 import itertools
@@ -18,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skmlp import ImageVectorizer, ScratchMLPClassifier, load_mnist_sample
-from skmlp.nn import fast
+from skmlp.nn import _sparse_products, fast
 
 SOLVERS = [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)]
 LOSSES = ["squared_error", "log_loss"]
@@ -55,10 +57,17 @@ def _fit(engine, X, y, sample_weight, **params):
 
 def _shortcuts_taken(monkeypatch):
     """Record whether the fast engine's training left out blank columns / rows
-    (prediction leaves out blank columns whatever the penalty)."""
-    taken = {"columns": [], "rows": []}
+    (prediction leaves out blank columns whatever the penalty), and whether
+    it trained on rows of a CSR matrix."""
+    taken = {"columns": [], "rows": [], "sparse": []}
     column_mask, rows_with_error = fast._column_mask, fast._rows_with_error
     batch_step, training = fast._batch_step, []
+    rows_times = _sparse_products.rows_times
+
+    def sparse_rows(*args, **kwargs):
+        if training:
+            taken["sparse"].append(True)
+        return rows_times(*args, **kwargs)
 
     def step(*args, **kwargs):
         training.append(True)
@@ -77,15 +86,19 @@ def _shortcuts_taken(monkeypatch):
         return rows_with_error(delta)
 
     monkeypatch.setattr(fast, "_batch_step", step)
+    monkeypatch.setattr(_sparse_products, "rows_times", sparse_rows)
     monkeypatch.setattr(fast, "_column_mask", columns)
     monkeypatch.setattr(fast, "_rows_with_error", rows)
     return taken
 
 
+# 'dense' images train as CSR, 'dense-blas' as they are (the fast engine told
+# to take no dense X for sparse), 'csr' are given as CSR.
 CASES = [
-    (np.float64, container, alpha) for container in ("dense", "csr")
+    (np.float64, container, alpha) for container in ("dense", "dense-blas", "csr")
     for alpha in (0.0, 1e-3)
-] + [(np.float32, "dense", alpha) for alpha in (0.0, 1e-3)]
+] + [(np.float32, container, alpha) for container in ("dense", "dense-blas")
+     for alpha in (0.0, 1e-3)]
 
 
 @pytest.mark.parametrize(
@@ -103,14 +116,18 @@ def test_the_engines_give_the_same_probabilities(monkeypatch, solver, momentum, 
     X, y, sample_weight = _digits(n_classes, dtype)
     if container == "csr":
         X = sp.csr_matrix(X)
+    if container == "dense-blas":
+        monkeypatch.setattr(_sparse_products, "SPARSE_INPUT", -1.0)
     params = dict(solver=solver, momentum=momentum, loss=loss, activation=activation,
                   alpha=alpha, eta=0.01 if solver == "sgd" else 0.003)
     taken = _shortcuts_taken(monkeypatch)
     fitted = _fit("fast", X, y, sample_weight, **params)
     reference = _fit("reference", X, y, sample_weight, **params)
-    # The fast engine's shortcuts ran: blank columns on dense images without
-    # a penalty (which needs every weight), rows of zero weight always.
-    assert any(taken["columns"]) == (container == "dense" and not alpha)
+    # The fast engine's shortcuts ran: CSR rows for images, given as CSR or
+    # not; blank columns on the others without a penalty (which needs every
+    # weight); rows of zero weight always.
+    assert any(taken["sparse"]) == (container != "dense-blas")
+    assert any(taken["columns"]) == (container == "dense-blas" and not alpha)
     assert any(taken["rows"])
 
     tol = TOLERANCE[dtype]

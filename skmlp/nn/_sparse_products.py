@@ -1,0 +1,213 @@
+"""The fast engine's first-layer products for inputs that are mostly zeros.
+
+Part of :mod:`skmlp.nn.fast`, kept apart for its length.  A digit image is
+about 15-20 % ink: the other pixels add nothing to ``X @ W[1]`` and nothing
+to ``X.T @ delta[1]``.  The BLAS multiplies them all (the blank border of a
+batch is left out, see ``fast._column_mask``, but the zeros between the
+strokes stay).  Here the inputs are rows of a CSR matrix ``(indptr, indices,
+data)``, and each product visits the stored values only:
+
+- forward, ``out[i] = X[rows[i]] @ W``: the weighted sum of the rows of ``W``
+  that the row's values pick (:func:`_rows_times_loop`);
+- gradient, ``out[a] = X[rows][:, columns[a]] @ delta``: the batch is first
+  turned around, into the CSR form of its transpose over the given columns
+  (:func:`_transpose_loop`), whose rows then pick rows of ``delta`` the same
+  way.
+
+The same loop does both.  It sums eight picked rows at a time, so that each
+value of ``out`` is loaded and stored once per eight rows; the picked rows
+stream from the cache.  On 128 MNIST images of 1 and 5 (15 % ink, 468 of
+784 columns with ink) and 500 units, one thread: forward 0.34 ms, gradient
+0.35 ms plus 0.05 ms to turn the batch, against 0.59 and 0.58 ms for the
+BLAS on the inked columns (``benchmarks/sparse.py``).  A value costs about
+2.5 times what it costs the BLAS, so the loops pay below about 40 % density
+of the batch's inked columns; :func:`fast.training_input` chooses.
+
+Compiled by numba as ``_fast_updates`` is, with the same fast-math licences
+(``reassoc`` lets the sums of eight be vectorised): the results differ from
+the BLAS's by the order of summation only.
+"""
+
+from functools import cache
+
+import numpy as np
+from scipy import sparse
+
+# A dense X with at most this share of nonzero values trains as CSR.  Per
+# value the loops cost about 2.5 times the BLAS, and on random values they
+# pay up to 35-40 % density (``benchmarks/sparse.py``); on MNIST, whose
+# batches leave blank columns for the BLAS to skip too, they ran 0.6-0.7 x
+# its time on raw images (15-19 % nonzero) and 0.86-0.93 x on deskewed ones
+# (20-26 %), batches of 128 and 1000.
+SPARSE_INPUT = 0.3
+
+
+def training_input(X):
+    """``X`` as the fast engine trains on it: a dense ``X`` that is mostly
+    zeros, such as digit images, as a CSR matrix, whose first-layer products
+    visit its nonzero values only; any other ``X`` as it is.
+
+    The conversion is one pass over ``X``, made once per fit (16 ms for
+    12,000 MNIST images); the CSR form of 15 % dense float32 takes 30 % of
+    the dense memory.  A memory-mapped ``X`` is left as it is: its CSR form
+    would be in memory.
+    """
+    if type(X) is not np.ndarray or X.ndim != 2 or not X.flags.c_contiguous:
+        return X
+    sample = X[::max(1, X.shape[0] // 1000)]  # the density of ~1000 rows
+    if np.count_nonzero(sample) > SPARSE_INPUT * sample.size:
+        return X
+    indptr, indices, data = to_csr(X)
+    return sparse.csr_array((data, indices, indptr), shape=X.shape)
+
+
+class SparseRows:
+    """The rows ``rows`` of a CSR matrix: a batch of a sparse ``X`` in
+    training, which the products read in place (no batch is gathered).  The
+    first weights get a gradient for ``columns`` (None: all)."""
+
+    def __init__(self, matrix, rows, columns=None):
+        self.matrix, self.rows, self.columns = matrix, rows, columns
+        self.shape = (len(rows), matrix.shape[1])
+        self.dtype = matrix.dtype
+
+    def __getitem__(self, keep):
+        return SparseRows(self.matrix, self.rows[keep], self.columns)
+
+    def columns_with_values(self):
+        """The increasing indices of the columns with a value in these rows."""
+        return _kernels().columns(self.matrix.indptr, self.matrix.indices,
+                                  self.rows, self.shape[1])
+
+    def with_gradient_columns(self, columns):
+        return SparseRows(self.matrix, self.rows, columns)
+
+    def transposed_times(self, delta, out):
+        """``X[:, columns].T @ delta`` into ``out``: one row per column."""
+        columns = self.columns
+        if columns is None:
+            columns = np.arange(self.shape[1])
+        return transposed_times(self.matrix, self.rows, columns, delta, out)
+
+
+def rows_times(X, rows, B, out):
+    """``out[i] = X[rows[i]] @ B`` for a CSR matrix ``X`` (C-contiguous
+    ``B`` and ``out``)."""
+    _kernels().rows_times(X.indptr, X.indices, X.data, rows, B, out)
+    return out
+
+
+def transposed_times(X, rows, columns, delta, out):
+    """``out[a] = X[rows][:, columns[a]].T @ delta`` for every ``a``: a row
+    of ``out`` whose column has no value in ``rows`` is zero."""
+    indptr, picked, values = _kernels().transpose(
+        X.indptr, X.indices, X.data, rows, X.shape[1])
+    _kernels().rows_times(indptr, picked, values, columns, delta, out)
+    return out
+
+
+def to_csr(X):
+    """The CSR arrays ``(indptr, indices, data)`` of a dense C-contiguous
+    ``X``: 10-20 x faster than ``scipy.sparse.csr_array(X)``, whose
+    ``nonzero`` builds index arrays for every value first."""
+    counts = np.count_nonzero(X, axis=1)
+    index = np.int32 if counts.sum() < 2**31 and X.shape[1] < 2**31 else np.int64
+    indptr = np.zeros(X.shape[0] + 1, index)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(indptr[-1] + 1, index)
+    data = np.empty(indptr[-1] + 1, X.dtype)
+    _kernels().fill_csr(X, indptr, indices, data)
+    return indptr, indices[:-1], data[:-1]
+
+
+# The loops.
+
+
+def _rows_times_loop(indptr, indices, data, rows, B, out):
+    """``out[i] = sum over p in row rows[i] of data[p] * B[indices[p]]``."""
+    n = B.shape[1]
+    for i in range(len(rows)):
+        o = out[i]
+        for c in range(n):
+            o[c] = 0
+        p, stop = indptr[rows[i]], indptr[rows[i] + 1]
+        while p + 8 <= stop:
+            b0, b1, b2, b3 = (B[indices[p]], B[indices[p + 1]],
+                              B[indices[p + 2]], B[indices[p + 3]])
+            b4, b5, b6, b7 = (B[indices[p + 4]], B[indices[p + 5]],
+                              B[indices[p + 6]], B[indices[p + 7]])
+            x0, x1, x2, x3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+            x4, x5, x6, x7 = data[p + 4], data[p + 5], data[p + 6], data[p + 7]
+            for c in range(n):
+                o[c] += (((x0 * b0[c] + x1 * b1[c]) + (x2 * b2[c] + x3 * b3[c]))
+                         + ((x4 * b4[c] + x5 * b5[c]) + (x6 * b6[c] + x7 * b7[c])))
+            p += 8
+        while p < stop:
+            b, x = B[indices[p]], data[p]
+            for c in range(n):
+                o[c] += x * b[c]
+            p += 1
+
+
+def _transpose_loop(indptr, indices, data, rows, n_columns):
+    """The CSR arrays of ``X[rows].T``: its row ``j`` lists the batch rows
+    (0 to ``len(rows) - 1``) with a value in column ``j``, and the values."""
+    t_indptr = np.zeros(n_columns + 1, np.int64)
+    for i in range(len(rows)):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            t_indptr[indices[p] + 1] += 1
+    for j in range(n_columns):
+        t_indptr[j + 1] += t_indptr[j]
+    fill = t_indptr[:-1].copy()
+    t_rows = np.empty(t_indptr[-1], np.int32)
+    t_data = np.empty(t_indptr[-1], data.dtype)
+    for i in range(len(rows)):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            j = indices[p]
+            t_rows[fill[j]] = i
+            t_data[fill[j]] = data[p]
+            fill[j] += 1
+    return t_indptr, t_rows, t_data
+
+
+def _columns_loop(indptr, indices, rows, n_columns):
+    inked = np.zeros(n_columns, np.bool_)
+    for i in range(len(rows)):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            inked[indices[p]] = True
+    return np.flatnonzero(inked)
+
+
+def _fill_csr_loop(X, indptr, indices, data):
+    # Every value is written, and the next slot taken only after a nonzero:
+    # no branch to mispredict (2x faster than an if).  A zero's write lands
+    # on the slot of the row's next value, or of the next row's first (the
+    # arrays have one slot to spare), which is written again after it.
+    for i in range(X.shape[0]):
+        p = indptr[i]
+        for j in range(X.shape[1]):
+            x = X[i, j]
+            indices[p] = j
+            data[p] = x
+            p += x != 0
+
+
+class _Kernels:
+    def __init__(self, compile_):
+        self.rows_times = compile_(_rows_times_loop)
+        self.transpose = compile_(_transpose_loop)
+        self.columns = compile_(_columns_loop)
+        self.fill_csr = compile_(_fill_csr_loop)
+
+
+@cache
+def _kernels():
+    # As in _fast_updates: numba at first use, compiled code cached on disk.
+    import numba
+
+    return _Kernels(numba.njit(
+        fastmath={"reassoc", "contract", "nsz"},
+        error_model="numpy",
+        nogil=True,
+        cache=True,
+    ))

@@ -1,0 +1,96 @@
+"""The fast engine's compiled CSR products (skmlp/nn/_sparse_products.py).
+
+Each is checked against NumPy's product of the dense arrays, on rows with
+every count of values from none to more than the loop's eight at a time,
+and the conversion of a dense ``X`` against scipy's.  Whole fits on CSR
+rows are checked against the reference engine in ``tests/test_engines.py``.
+"""
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from skmlp.nn import _sparse_products as sp
+
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def _sparse_dense(dtype, n=60, d=40, seed=0):
+    """Rows with 0, 1, ..., 24 values (the loop takes eight at a time, then
+    one by one), and a column that no row uses."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, d), dtype)
+    for i in range(n):
+        columns = rng.choice(d - 1, size=i % 25, replace=False)
+        X[i, columns] = rng.standard_normal(len(columns))
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conversion_is_scipys_csr(dtype):
+    X = _sparse_dense(dtype)
+    indptr, indices, data = sp.to_csr(X)
+    want = sparse.csr_array(X)
+    np.testing.assert_array_equal(indptr, want.indptr)
+    np.testing.assert_array_equal(indices, want.indices)
+    np.testing.assert_array_equal(data, want.data)
+    assert data.dtype == dtype
+    empty = sp.to_csr(np.zeros((3, 5), dtype))
+    assert list(empty[0]) == [0, 0, 0, 0] and len(empty[1]) == len(empty[2]) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_product_is_numpys(dtype):
+    X = _sparse_dense(dtype)
+    S = sparse.csr_array(X)
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((X.shape[1], 37)).astype(dtype)
+    rows = np.r_[rng.permutation(len(X)), [3, 3, 0]]  # repeated rows too
+    out = np.full((len(rows), 37), np.nan, dtype)
+    sp.rows_times(S, rows, W, out)
+    np.testing.assert_allclose(out, X[rows] @ W, rtol=0, atol=TOLERANCE[dtype] * 10)
+    assert not out[rows == 0].any()  # row 0 has no values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_product_is_numpys(dtype):
+    X = _sparse_dense(dtype)
+    S = sparse.csr_array(X)
+    rng = np.random.default_rng(2)
+    rows = rng.permutation(len(X))[:30]
+    delta = rng.standard_normal((len(rows), 19)).astype(dtype)
+    batch = sp.SparseRows(S, rows)
+    inked = batch.columns_with_values()
+    np.testing.assert_array_equal(inked, np.flatnonzero(X[rows].any(axis=0)))
+    assert X.shape[1] - 1 not in inked
+    for columns in (inked, None, inked[::3]):
+        want = X[rows].T @ delta if columns is None else X[rows][:, columns].T @ delta
+        out = np.full(want.shape, np.nan, dtype)
+        batch.with_gradient_columns(columns).transposed_times(delta, out)
+        np.testing.assert_allclose(out, want, rtol=0, atol=TOLERANCE[dtype] * 10)
+    # A subset of rows (the rows with an error) keeps the columns.
+    keep = np.arange(0, len(rows), 2)
+    out = np.empty((len(inked), 19), dtype)
+    batch.with_gradient_columns(inked)[keep].transposed_times(delta[keep], out)
+    np.testing.assert_allclose(out, X[rows[keep]][:, inked].T @ delta[keep],
+                               rtol=0, atol=TOLERANCE[dtype] * 10)
+
+
+def test_mostly_zero_arrays_train_as_csr_and_others_as_they_are(tmp_path):
+    X = _sparse_dense(np.float32, n=200, d=100)
+    assert np.count_nonzero(X) < sp.SPARSE_INPUT * X.size
+    converted = sp.training_input(X)
+    assert sparse.issparse(converted) and converted.format == "csr"
+    np.testing.assert_array_equal(converted.toarray(), X)
+    dense = np.random.default_rng(0).random((50, 40)).astype(np.float32)
+    assert sp.training_input(dense) is dense
+    # Not converted: Fortran order, a memory map (its CSR form would be in
+    # memory) and what is sparse already.
+    fortran = np.asfortranarray(X)
+    assert sp.training_input(fortran) is fortran
+    mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+",
+                                       dtype=X.dtype, shape=X.shape)
+    mapped[...] = X
+    assert sp.training_input(mapped) is mapped
+    csr = sparse.csr_array(X)
+    assert sp.training_input(csr) is csr
