@@ -92,7 +92,7 @@ def epoch_seconds(X, y, through_blas=False):
 def _epochs(cases, repeats):
     """Median seconds of each ``name: (X, y, through_blas)``, alternately."""
     times = {name: [] for name in cases}
-    for name, (X, y, blas) in cases.items():
+    for X, y, blas in cases.values():
         epoch_seconds(X[:500], y[:500], blas)  # warm up, untimed
     for _ in range(repeats):
         for name, (X, y, blas) in cases.items():

@@ -114,7 +114,7 @@ def train(clf, X, targets, sample_weight, epochs, early_stopping, validation,
     if engine is fast:
         # Digit images train as CSR (see fast.training_input): converted
         # once per fit, not once per epoch.
-        X = fast.training_input(X)
+        X = fast.training_input(X, net.layer_sizes, batch_size)
     total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
     best_params = None
     # Continuing (warm_start, partial_fit) a fit made in the other mode.

@@ -6,11 +6,15 @@ and the conversion of a dense ``X`` against scipy's.  Whole fits on CSR
 rows are checked against the reference engine in ``tests/test_engines.py``.
 """
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from scipy import sparse
 
+from skmlp import ScratchMLPClassifier
 from skmlp.nn import _sparse_products as sp
+from skmlp.nn import fast
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -94,3 +98,32 @@ def test_mostly_zero_arrays_train_as_csr_and_others_as_they_are(tmp_path):
     assert sp.training_input(mapped) is mapped
     csr = sparse.csr_array(X)
     assert sp.training_input(csr) is csr
+
+
+def test_large_batches_keep_the_blas_and_its_threads(monkeypatch):
+    # A batch whose first-layer products the BLAS shares among threads trains
+    # dense: its threads beat the one-thread loops.
+    X = _sparse_dense(np.float32, n=200, d=100)
+    sizes, large = (100, 500, 1), fast.SINGLE_THREAD_GEMM // (100 * 500)
+    monkeypatch.setattr(fast, "_blas_threads", lambda: 2)
+    assert fast.training_input(X, sizes, large) is X
+    assert sparse.issparse(fast.training_input(X, sizes, large - 1))
+    monkeypatch.setattr(fast, "_blas_threads", lambda: 1)
+    assert sparse.issparse(fast.training_input(X, sizes, large))
+
+
+def test_fit_on_digit_images_needs_less_memory_than_their_copy():
+    # Their CSR form (values and column indices) is the fit's largest array.
+    rng = np.random.default_rng(0)
+    X = _sparse_dense(np.float32, n=20_000, d=784)
+    X[:, :100] = 0  # a blank border
+    y = rng.integers(0, 2, len(X))
+    assert np.count_nonzero(X) < 0.02 * X.size
+    clf = ScratchMLPClassifier(hidden_layers=(50,), epochs=1, random_state=0)
+    tracemalloc.start()
+    try:
+        clf.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.1 * X.nbytes

@@ -35,11 +35,12 @@ from scipy import sparse
 
 # A dense X with at most this share of nonzero values trains as CSR.  Per
 # value the loops cost about 2.5 times the BLAS, and on random values they
-# pay up to 35-40 % density (``benchmarks/sparse.py``); on MNIST, whose
-# batches leave blank columns for the BLAS to skip too, they ran 0.6-0.7 x
-# its time on raw images (15-19 % nonzero) and 0.86-0.93 x on deskewed ones
-# (20-26 %), batches of 128 and 1000.
-SPARSE_INPUT = 0.3
+# pay up to 35-40 % density (``benchmarks/sparse.py``).  On MNIST, whose
+# batches leave blank columns for the BLAS to skip too, the products of a
+# batch took 0.6-0.9 x the BLAS's time on raw images (15-19 % nonzero) and
+# on deskewed pairs (20-25 %), but 0.9-1.1 x on all ten deskewed digits
+# (26 %), which stay dense.
+SPARSE_INPUT = 0.25
 
 
 def training_input(X):
