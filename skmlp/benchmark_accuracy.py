@@ -16,10 +16,14 @@ the time to accuracy (training time only, evaluation excluded):
 The targets are 99.5 % on 1 vs 5 and 99.0 % on 4 vs 9.  Before the first
 pair, each implementation trains once on 256 of its images, untimed: the
 costs a process pays once (numba loading skmlp's compiled updates, PyTorch's
-start-up) are left out, as imports are.
+start-up) are left out, as imports are.  With ``repeats`` the
+implementations take turns, round after round, as in ``skmlp bench``: the
+seconds are the median over the rounds, and each ratio to scikit-learn the
+median of the ratios within a round.
 """
 
 import copy
+import statistics
 import time
 import warnings
 
@@ -129,7 +133,7 @@ EPOCHS = {"skmlp": _skmlp_epochs, "sklearn": _sklearn_epochs, "torch": _torch_ep
 
 def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250),
                          torch=None, threads=None, source="mnist", path=None,
-                         mnist=None, seed=0, dtype="float32"):
+                         mnist=None, seed=0, dtype="float32", repeats=1):
     """Time each implementation's training until it first reaches each target.
 
     Parameters
@@ -154,14 +158,19 @@ def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250
         Seeds every model's initialisation.
     dtype : str, default='float32'
         The dtype of the images.
+    repeats : int, default=1
+        Rounds over the implementations, for each pair.
 
     Returns
     -------
     dict
         ``config``, ``machine`` and ``results``: one dict per pair and
-        implementation with ``seconds`` (None when the target was not
-        reached), ``epochs`` (to the target), ``best_accuracy`` and
-        ``accuracy_curve`` / ``seconds_curve`` (after each epoch).
+        implementation with ``seconds`` (the median over the rounds; None
+        when the target was not reached), ``seconds_rounds`` (each round's),
+        ``ratio_to_sklearn`` (the median of the rounds' ratios of its seconds
+        to scikit-learn's, or None), ``epochs`` (to the target),
+        ``best_accuracy`` and ``accuracy_curve`` / ``seconds_curve`` (after
+        each epoch, in the first round).
     """
     from .benchmark import limit_threads
 
@@ -174,6 +183,7 @@ def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250
     config = {"max_epochs": int(max_epochs), "seed": int(seed),
               "hidden_layers": tuple(int(h) for h in hidden_layers),
               "threads": threads, "dtype": dtype, "source": source,
+              "repeats": int(repeats),
               "targets": {f"{a}-{b}": t for (a, b), t in targets.items()}}
     results = []
     with limit_threads(threads, torch=torch):
@@ -182,9 +192,10 @@ def run_time_to_accuracy(*, targets=None, max_epochs=30, hidden_layers=(500, 250
             X, y, X_test, y_test = _pair(mnist, digits, np.dtype(dtype))
             if index == 0:
                 _warm_up(names, X, y, config)
-            for name in names:
-                results.append(_to_target(name, X, y, X_test, y_test, digits,
-                                          target, config))
+            rounds = [{name: _to_target(name, X, y, X_test, y_test, digits,
+                                        target, config) for name in names}
+                      for _ in range(repeats)]
+            results += [_over_rounds(name, rounds) for name in names]
     machine["load_average_after"] = load_average()
     return {"config": config, "machine": machine, "results": results}
 
@@ -197,6 +208,20 @@ def _warm_up(names, X, y, config):
     for name in names:
         for _ in EPOCHS[name](X[rows], y[rows], {**config, "max_epochs": 1}):
             break
+
+
+def _over_rounds(name, rounds):
+    """The first round's row of ``name``, with the seconds of every round."""
+    row = dict(rounds[0][name])
+    row["seconds_rounds"] = seconds = [run[name]["seconds"] for run in rounds]
+    reached = None not in seconds
+    row["seconds"] = statistics.median(seconds) if reached else None
+    ratios = [run[name]["seconds"] / run["sklearn"]["seconds"] for run in rounds
+              if run[name]["seconds"] is not None
+              and run["sklearn"]["seconds"] is not None]
+    row["ratio_to_sklearn"] = (statistics.median(ratios)
+                               if len(ratios) == len(rounds) else None)
+    return row
 
 
 def _to_target(name, X, y, X_test, y_test, digits, target, config):
@@ -231,17 +256,21 @@ def format_accuracy_table(report):
     """
     machine = report["machine"]
     load = machine.get("load_average")
+    repeats = report["config"].get("repeats", 1)
     lines = [f"time to accuracy (training only), machine: {machine['cpu']}, "
              f"{machine['cores']} cores"
              + (f", load {load[0]:.2f} -> {machine['load_average_after'][0]:.2f}"
-                if load else ""), ""]
+                if load else "")
+             + (f"; median of {repeats} rounds" if repeats > 1 else ""), ""]
     header = (f"{'pair':<5} {'target':>7} {'implementation':<14} {'seconds':>8} "
-              f"{'epochs':>6} {'best acc':>9}")
+              f"{'epochs':>6} {'best acc':>9} {'x sklearn':>9}")
     lines += [header, "-" * len(header)]
     for row in report["results"]:
-        seconds = "-" if row["seconds"] is None else f"{row['seconds']:.2f}"
+        seconds = "-" if row["seconds"] is None else f"{row['seconds']:.3f}"
         epochs = "-" if row["epochs"] is None else str(row["epochs"])
+        ratio = row.get("ratio_to_sklearn")
+        ratio = "-" if ratio is None else f"{ratio:.2f}"
         lines.append(f"{row['pair']:<5} {100 * row['target']:>6.1f}% "
                      f"{row['implementation']:<14} {seconds:>8} {epochs:>6} "
-                     f"{100 * row['best_accuracy']:>8.2f}%")
+                     f"{100 * row['best_accuracy']:>8.2f}% {ratio:>9}")
     return "\n".join(lines)

@@ -196,6 +196,34 @@ def test_time_to_accuracy_reports_each_pair_and_implementation():
     assert "1-5" in table and "4-9" in table and "skmlp" in table
 
 
+def test_time_to_accuracy_in_rounds_takes_medians(monkeypatch):
+    # Each round times every implementation again; the seconds are the
+    # median, and the ratio to scikit-learn the median of each round's.
+    from skmlp import benchmark_accuracy
+
+    seconds = {"skmlp": iter([1.0, 3.0, 2.0]), "sklearn": iter([2.0, 4.0, 10.0])}
+
+    def fixed(name):
+        def epochs(X, y, config):
+            if len(X) == 256:  # the untimed warm-up
+                yield 0.0, lambda X: np.zeros(len(X), int)
+                return
+            yield next(seconds[name]), lambda X: np.zeros(len(X), int)
+        return epochs
+
+    for name in ("skmlp", "sklearn"):
+        monkeypatch.setitem(benchmark_accuracy.EPOCHS, name, fixed(name))
+    report = benchmark_accuracy.run_time_to_accuracy(
+        targets={(1, 5): 0.0}, torch=False, source="sample", threads=1, repeats=3)
+    rows = {row["implementation"]: row for row in report["results"]}
+    assert rows["skmlp"]["seconds_rounds"] == [1.0, 3.0, 2.0]
+    assert rows["skmlp"]["seconds"] == 2.0 and rows["sklearn"]["seconds"] == 4.0
+    assert rows["skmlp"]["ratio_to_sklearn"] == 0.5  # median of 0.5, 0.75, 0.2
+    assert rows["sklearn"]["ratio_to_sklearn"] == 1.0
+    table = benchmark_accuracy.format_accuracy_table(report)
+    assert "median of 3 rounds" in table and "0.50" in table
+
+
 def test_time_to_accuracy_scores_the_weights_of_each_epoch():
     # skmlp's epochs are scored afterwards, from copies: the last epoch's
     # copy must give the fitted model's own test accuracy.

@@ -43,7 +43,8 @@ def add_parser(commands):
     timing.add_argument("--epochs", type=positive_int, default=5, metavar="N",
                         help="epochs per fit (default: 5)")
     timing.add_argument("--repeats", type=positive_int, default=3, metavar="N",
-                        help="rounds over the implementations (default: 3)")
+                        help="rounds over the implementations, also of "
+                             "--time-to-accuracy (default: 3)")
     timing.add_argument("--dtype", choices=[*benchmark.DTYPES, "both"],
                         default="both", help="floating-point type (default: both)")
     timing.add_argument("--n-samples", type=int_at_least(2), metavar="N",
@@ -91,7 +92,7 @@ def run(args):
                   source="sample" if args.sample else "mnist", **given)
     if args.time_to_accuracy:
         report = benchmark_accuracy.run_time_to_accuracy(
-            max_epochs=args.max_epochs, **common)
+            max_epochs=args.max_epochs, repeats=args.repeats, **common)
         print(benchmark_accuracy.format_accuracy_table(report))
     else:
         settings = (list(benchmark.SETTINGS) if args.setting == "both"
