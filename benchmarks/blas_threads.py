@@ -4,7 +4,7 @@ Fits ScratchMLPClassifier with the BLAS allowed 1 thread and with its default
 number of threads, alternately (so that a change in the machine's load hits
 both alike), for several data sets and batch sizes, and prints the median fit
 time of each and their ratio.  The decision it informs is
-``skmlp.nn.fast.SINGLE_THREAD_GEMM``.
+``skmlp.nn.fast.SINGLE_THREAD_GEMM`` (set in ``skmlp.nn._blas``).
 
     python benchmarks/blas_threads.py [--repeats 5] [--epochs 2]
 """
@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 from skmlp import ScratchMLPClassifier
 from skmlp._machine import blas_info, load_average, summary
 from skmlp.benchmark import load_digit_pair
-from skmlp.nn import fast
+from skmlp.nn import _blas, fast
 
 
 def _fit_seconds(X, y, batch_size, epochs, threads):
@@ -42,7 +42,7 @@ def main():
                         help="MNIST sample shipped with skmlp instead of MNIST")
     args = parser.parse_args()
     # Switch skmlp's own policy off: this script measures both choices.
-    fast.SINGLE_THREAD_GEMM = 0
+    _blas.SINGLE_THREAD_GEMM = 0
 
     digits, labels = load_digits(return_X_y=True)
     cases = [("load_digits (64 features)", (digits / 16).astype(np.float32), labels)]

@@ -13,8 +13,8 @@ import pytest
 from scipy import sparse
 
 from skmlp import ScratchMLPClassifier
+from skmlp.nn import _blas, fast
 from skmlp.nn import _sparse_products as sp
-from skmlp.nn import fast
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -105,10 +105,10 @@ def test_large_batches_keep_the_blas_and_its_threads(monkeypatch):
     # dense: its threads beat the one-thread loops.
     X = _sparse_dense(np.float32, n=200, d=100)
     sizes, large = (100, 500, 1), fast.SINGLE_THREAD_GEMM // (100 * 500)
-    monkeypatch.setattr(fast, "_blas_threads", lambda: 2)
+    monkeypatch.setattr(_blas, "blas_threads", lambda: 2)
     assert fast.training_input(X, sizes, large) is X
     assert sparse.issparse(fast.training_input(X, sizes, large - 1))
-    monkeypatch.setattr(fast, "_blas_threads", lambda: 1)
+    monkeypatch.setattr(_blas, "blas_threads", lambda: 1)
     assert sparse.issparse(fast.training_input(X, sizes, large))
 
 

@@ -20,7 +20,7 @@ from numpy.testing import assert_array_equal
 from sklearn.base import clone
 
 from skmlp import ScratchMLPClassifier
-from skmlp.nn import fast
+from skmlp.nn import _blas, fast
 
 TIMEOUT = 60  # seconds; only reached when a guard is broken
 
@@ -99,7 +99,7 @@ class FakeLimiter:
 @pytest.fixture
 def fake_blas(monkeypatch):
     blas = FakeBlas(threads=2)
-    monkeypatch.setattr(fast, "_blas_controller", lambda: blas)
+    monkeypatch.setattr(_blas, "_blas_controller", lambda: blas)
     return blas
 
 
@@ -151,12 +151,12 @@ _CONCURRENT_FITS = """
 import json, sys, threading
 import numpy as np
 from skmlp import ScratchMLPClassifier
-from skmlp.nn import fast
+from skmlp.nn import _blas, fast
 
 TIMEOUT = 60
 
 def blas_threads():
-    return [lib.num_threads for lib in fast._blas_controller().lib_controllers
+    return [lib.num_threads for lib in _blas._blas_controller().lib_controllers
             if lib.user_api == "blas"]
 
 rng = np.random.default_rng(0)

@@ -204,14 +204,21 @@ class _Loops:
 
 @cache
 def _loops():
-    # numba is imported at the first update, not with skmlp: it takes
-    # 0.2-0.4 s, which commands that train nothing need not pay.  Compiled
-    # code is cached on disk (cache=True), so a later process loads it.
+    return _Loops(compiler())
+
+
+@cache
+def compiler():
+    """numba's ``njit`` as the fast engine compiles its loops (these and
+    ``_sparse_products``'): the licences above, no GIL held.  numba is
+    imported at the first use, not with skmlp: it takes 0.2-0.4 s, which
+    commands that train nothing need not pay.  Compiled code is cached on
+    disk (cache=True), so a later process loads it."""
     import numba
 
-    return _Loops(numba.njit(
+    return numba.njit(
         fastmath={"reassoc", "contract", "nsz"},
         error_model="numpy",  # x / 0 is inf or nan, as in NumPy; no exception
         nogil=True,
         cache=True,
-    ))
+    )

@@ -33,6 +33,8 @@ from functools import cache
 import numpy as np
 from scipy import sparse
 
+from ._fast_updates import compiler
+
 # A dense X with at most this share of nonzero values trains as CSR.  Per
 # value the loops cost about 2.5 times the BLAS, and on random values they
 # pay up to 35-40 % density (``benchmarks/sparse.py``).  On MNIST, whose
@@ -216,12 +218,4 @@ class _Kernels:
 
 @cache
 def _kernels():
-    # As in _fast_updates: numba at first use, compiled code cached on disk.
-    import numba
-
-    return _Kernels(numba.njit(
-        fastmath={"reassoc", "contract", "nsz"},
-        error_model="numpy",
-        nogil=True,
-        cache=True,
-    ))
+    return _Kernels(compiler())

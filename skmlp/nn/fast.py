@@ -56,16 +56,13 @@ the others change nothing or the rounding only.
 """
 
 import copy
-import threading
-from contextlib import contextmanager, nullcontext
-from functools import cache
 from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
-from threadpoolctl import ThreadpoolController
 
-from . import _sparse_products
+from . import _blas, _sparse_products
+from ._blas import SINGLE_THREAD_GEMM, blas_thread_limit, largest_gemm
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
 from ._sparse_products import SparseRows
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
@@ -80,7 +77,7 @@ from .reference import (
 __all__ = [
     "Network", "Workspace", "backprop", "feedforward", "feedforward_output",
     "init_optimizer", "init_params", "scheduled_eta", "train_epoch",
-    "training_input",
+    "training_input", "SINGLE_THREAD_GEMM", "blas_thread_limit", "largest_gemm",
 ]
 
 # --------------------------------------------------------------------------
@@ -270,73 +267,7 @@ def _rows_with_error(delta):
 
 
 # --------------------------------------------------------------------------
-# BLAS threads
-
-# A product split over BLAS threads finishes when its last thread does: on a
-# busy machine, one that waits for a core stalls the call for a scheduling
-# delay of a few milliseconds.  Threads can at most halve a product's time,
-# so they only pay for products that run longer than such a delay on one
-# core: ~1e8 float32 multiply-adds (2-3 ms; float64 counts double).  Smaller
-# batches train on one thread; see benchmarks/blas_threads.py for figures.
-SINGLE_THREAD_GEMM = 100_000_000
-
-
-def largest_gemm(layer_sizes, batch_size, dtype=np.float32):
-    """Multiply-adds of the largest matrix product of a batch, in float32 units.
-
-    float64 products take twice as long as float32 ones and count double.
-    """
-    largest = max(fan_in * fan_out for fan_in, fan_out in pairwise(layer_sizes))
-    return batch_size * largest * np.dtype(dtype).itemsize // 4
-
-
-@cache
-def _blas_controller():
-    # Inspecting the loaded libraries takes ~1 ms: once per process.
-    return ThreadpoolController()
-
-
-# The BLAS's number of threads is one setting for the whole process, so fits
-# in several threads share the one-thread limit: the first one in saves the
-# setting and sets one thread, the last one out puts back what the first
-# saved.  Each saving and restoring its own would race: fit A saves 2 and
-# sets 1, fit B saves 1, A restores 2 under B, and B restores 1 for good.
-_blas_lock = threading.Lock()
-_blas_users = 0  # fits inside the one-thread limit
-_blas_limiter = None  # the first one's: it restores the saved setting
-
-
-@contextmanager
-def _single_blas_thread():
-    """One BLAS thread for the process while any fit in any thread is inside."""
-    global _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                limiter, _blas_limiter = _blas_limiter, None
-                limiter.restore_original_limits()
-
-
-def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
-    """Context to train in: one BLAS thread when a batch's products are small.
-
-    Larger products keep the BLAS's own setting (or the caller's, e.g. from
-    ``threadpoolctl.threadpool_limits``), except while a fit in another thread
-    runs on one thread: the setting is the process's, not the thread's.  The
-    number of threads changes the results by rounding at most: the BLAS may
-    split a sum among threads.  Safe to enter from several threads at once:
-    the setting of before the first is back after the last.
-    """
-    if largest_gemm(layer_sizes, batch_size, dtype) >= SINGLE_THREAD_GEMM:
-        return nullcontext()
-    return _single_blas_thread()
+# Input
 
 
 def training_input(X, layer_sizes, batch_size):
@@ -351,15 +282,10 @@ def training_input(X, layer_sizes, batch_size):
     ``MLPClassifier``'s time as CSR and 0.72 x through the BLAS.
     """
     first_layer = layer_sizes[:2]
-    if (largest_gemm(first_layer, batch_size, X.dtype) >= SINGLE_THREAD_GEMM
-            and _blas_threads() > 1):
+    if (largest_gemm(first_layer, batch_size, X.dtype) >= _blas.SINGLE_THREAD_GEMM
+            and _blas.blas_threads() > 1):
         return X
     return _sparse_products.training_input(X)
-
-
-def _blas_threads():
-    return max((lib.num_threads for lib in _blas_controller().lib_controllers
-                if lib.user_api == "blas"), default=1)
 
 
 # --------------------------------------------------------------------------
