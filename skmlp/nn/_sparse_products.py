@@ -1,7 +1,7 @@
 """The fast engine's first-layer products for inputs that are mostly zeros.
 
 Part of :mod:`skmlp.nn.fast`, kept apart for its length.  A digit image is
-about 15-20 % ink: the other pixels add nothing to ``X @ W[1]`` and nothing
+about 15-25 % ink: the other pixels add nothing to ``X @ W[1]`` and nothing
 to ``X.T @ delta[1]``.  The BLAS multiplies them all (the blank border of a
 batch is left out, see ``fast._column_mask``, but the zeros between the
 strokes stay).  Here the inputs are rows of a CSR matrix ``(indptr, indices,
@@ -10,9 +10,8 @@ data)``, and each product visits the stored values only:
 - forward, ``out[i] = X[rows[i]] @ W``: the weighted sum of the rows of ``W``
   that the row's values pick (:func:`_rows_times_loop`);
 - gradient, ``out[a] = X[rows][:, columns[a]] @ delta``: the batch is first
-  turned around, into the CSR form of its transpose over the given columns
-  (:func:`_transpose_loop`), whose rows then pick rows of ``delta`` the same
-  way.
+  turned around, into the CSR form of its transpose (:func:`_transpose_loop`),
+  whose rows of ``columns`` then pick rows of ``delta`` the same way.
 
 The same loop does both.  It sums eight picked rows at a time, so that each
 value of ``out`` is loaded and stored once per eight rows; the picked rows
@@ -50,10 +49,10 @@ def training_input(X):
     zeros, such as digit images, as a CSR matrix, whose first-layer products
     visit its nonzero values only; any other ``X`` as it is.
 
-    The conversion is one pass over ``X``, made once per fit (16 ms for
-    12,000 MNIST images); the CSR form of 15 % dense float32 takes 30 % of
-    the dense memory.  A memory-mapped ``X`` is left as it is: its CSR form
-    would be in memory.
+    The conversion is two compiled passes over ``X``, made once per fit (10
+    ms for 12,000 MNIST images, with the density of a sample); the CSR form
+    of 15 % dense float32 takes 30 % of the dense memory.  A memory-mapped
+    ``X`` is left as it is: its CSR form would be in memory.
     """
     if type(X) is not np.ndarray or X.ndim != 2 or not X.flags.c_contiguous:
         return X
