@@ -32,7 +32,9 @@ def _sparse_dense(dtype, n=60, d=40, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conversion_is_scipys_csr(dtype):
-    X = _sparse_dense(dtype)
+    # 43 columns: five blocks of eight (skipped when blank) and a tail of 3.
+    X = _sparse_dense(dtype, d=43)
+    X[5, 7] = -0.0  # a bit set, but no value
     indptr, indices, data = sp.to_csr(X)
     want = sparse.csr_array(X)
     np.testing.assert_array_equal(indptr, want.indptr)

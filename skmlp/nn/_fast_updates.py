@@ -70,28 +70,36 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None):
     loops = _loops()
     rows = [rows] + [None] * (len(params) - 1)
     if solver == "sgd":
-        if not momentum:
-            return [loops.step(_rows(p), _rows(g), _all(p, r))
-                    for p, g, r in zip(params, grads, rows, strict=True)]
-        return [
-            loops.momentum(_rows(p), _rows(g), _all(p, r), _rows(v),
-                           p.dtype.type(momentum))
-            for p, g, v, r in zip(params, grads, state["velocities"], rows,
-                                  strict=True)
-        ]
-    state["t"] += 1
-    t = state["t"]
-    # The bias corrections of m and v, folded into the step size.
-    eta_t = float(eta) * math.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
-    changes = []
-    for p, g, m, v, r in zip(params, grads, state["m"], state["v"], rows,
-                             strict=True):
-        beta1, one_minus_beta1, beta2, one_minus_beta2, eps = _adam_constants(
-            p.dtype)
-        changes.append(loops.adam(
-            _rows(p), _rows(g), _all(p, r), _rows(m), _rows(v), beta1,
-            one_minus_beta1, beta2, one_minus_beta2, p.dtype.type(eta_t), eps,
-        ))
+        velocities = state["velocities"]
+
+        def update(k):
+            p, g, r = params[k], grads[k], rows[k]
+            if not momentum:
+                return loops.step(_rows(p), _rows(g), _all(p, r))
+            return loops.momentum(_rows(p), _rows(g), _all(p, r),
+                                  _rows(velocities[k]), p.dtype.type(momentum))
+    else:
+        state["t"] += 1
+        t = state["t"]
+        # The bias corrections of m and v, folded into the step size.
+        eta_t = float(eta) * math.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
+
+        def update(k):
+            p, g, r = params[k], grads[k], rows[k]
+            beta1, one_minus_beta1, beta2, one_minus_beta2, eps = (
+                _adam_constants(p.dtype))
+            return loops.adam(
+                _rows(p), _rows(g), _all(p, r), _rows(state["m"][k]),
+                _rows(state["v"][k]), beta1, one_minus_beta1, beta2,
+                one_minus_beta2, p.dtype.type(eta_t), eps,
+            )
+
+    # The first weights last: the next batch's first product reads them
+    # while the cache still holds their last rows (a default epoch on 1 vs
+    # 5 took 0.94 - 0.99 x the time of the first-to-last order, three runs).
+    changes = [None] * len(params)
+    for k in reversed(range(len(params))):
+        changes[k] = update(k)
     return changes
 
 

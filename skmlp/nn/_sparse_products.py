@@ -56,10 +56,10 @@ def training_input(X):
     """
     if type(X) is not np.ndarray or X.ndim != 2 or not X.flags.c_contiguous:
         return X
-    sample = X[::max(1, X.shape[0] // 1000)]  # the density of ~1000 rows
-    if np.count_nonzero(sample) > SPARSE_INPUT * sample.size:
+    indptr = _value_counts(X)
+    if indptr[-1] > SPARSE_INPUT * X.size:
         return X
-    indptr, indices, data = to_csr(X)
+    indptr, indices, data = _filled(X, indptr)
     return sparse.csr_array((data, indices, indptr), shape=X.shape)
 
 
@@ -110,16 +110,28 @@ def transposed_times(X, rows, columns, delta, out):
 
 def to_csr(X):
     """The CSR arrays ``(indptr, indices, data)`` of a dense C-contiguous
-    ``X``: 8 ms for 12,000 MNIST images, against 72 ms for
+    ``X``: 5 - 8 ms for 12,000 MNIST images, against 72 ms for
     ``scipy.sparse.csr_array(X)``, whose ``nonzero`` builds index arrays for
-    every value first (and 5 ms for NumPy's count of the values alone)."""
+    every value first."""
+    return _filled(X, _value_counts(X))
+
+
+def _value_counts(X):
+    """The running count of the values of ``X``'s rows (``indptr``, int64):
+    1 ms for 12,000 MNIST images, against 5 ms for ``np.count_nonzero``."""
     indptr = np.empty(X.shape[0] + 1, np.int64)
     _kernels().count_csr(X, indptr)
+    return indptr
+
+
+def _filled(X, indptr):
     if indptr[-1] < 2**31 and X.shape[1] < 2**31:
         indptr = indptr.astype(np.int32)
     indices = np.empty(indptr[-1] + 1, indptr.dtype)
     data = np.empty(indptr[-1] + 1, X.dtype)
-    _kernels().fill_csr(X, indptr, indices, data)
+    # The fill reads the values' bits too, to skip eight zeros at a time.
+    bits = X.view(np.uint32 if X.dtype.itemsize == 4 else np.uint64)
+    _kernels().fill_csr(X, bits, indptr, indices, data)
     return indptr, indices[:-1], data[:-1]
 
 
@@ -192,14 +204,28 @@ def _count_csr_loop(X, indptr):
         indptr[i + 1] = total
 
 
-def _fill_csr_loop(X, indptr, indices, data):
-    # Every value is written, and the next slot taken only after a nonzero:
-    # no branch to mispredict (2x faster than an if).  A zero's write lands
-    # on the slot of the row's next value, or of the next row's first (the
-    # arrays have one slot to spare), which is written again after it.
+def _fill_csr_loop(X, bits, indptr, indices, data):
+    # Eight values whose bits are all zero are skipped at once (the blank
+    # border of images: 2x faster).  Otherwise every value is written, and
+    # the next slot taken only after a nonzero: no branch to mispredict (2x
+    # faster than an if).  A zero's write lands on the slot of the row's next
+    # value, or of the next row's first (the arrays have one slot to spare),
+    # which is written again after it.  -0.0 has a bit set and is no value.
+    n = X.shape[1]
     for i in range(X.shape[0]):
         p = indptr[i]
-        for j in range(X.shape[1]):
+        start = 0
+        while start + 8 <= n:
+            if (bits[i, start] | bits[i, start + 1] | bits[i, start + 2]
+                    | bits[i, start + 3] | bits[i, start + 4] | bits[i, start + 5]
+                    | bits[i, start + 6] | bits[i, start + 7]):
+                for j in range(start, start + 8):
+                    x = X[i, j]
+                    indices[p] = j
+                    data[p] = x
+                    p += x != 0
+            start += 8
+        for j in range(start, n):
             x = X[i, j]
             indices[p] = j
             data[p] = x
