@@ -70,14 +70,13 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None):
     loops = _loops()
     rows = [rows] + [None] * (len(params) - 1)
     if solver == "sgd":
-        velocities = state["velocities"]
-
         def update(k):
             p, g, r = params[k], grads[k], rows[k]
             if not momentum:
                 return loops.step(_rows(p), _rows(g), _all(p, r))
             return loops.momentum(_rows(p), _rows(g), _all(p, r),
-                                  _rows(velocities[k]), p.dtype.type(momentum))
+                                  _rows(state["velocities"][k]),
+                                  p.dtype.type(momentum))
     else:
         state["t"] += 1
         t = state["t"]
