@@ -129,3 +129,22 @@ def test_fit_on_digit_images_needs_less_memory_than_their_copy():
     finally:
         tracemalloc.stop()
     assert peak < 0.1 * X.nbytes
+
+
+def test_the_compiled_loops_make_no_arrays():
+    # An array that numba returns is boxed through a call into Python, where
+    # the KeyboardInterrupt of a signal (Ctrl-C; SIGTERM in the command line)
+    # surfaces as a SystemError: the loops write into arrays they are given.
+    X = sparse.csr_array(_sparse_dense(np.float32, n=12, d=20))
+    rows, kernels = np.arange(12), sp._kernels()
+    counts = np.zeros(21, np.int64)
+    values = np.empty(X.nnz, np.float32)
+    results = [
+        kernels.transpose(X.indptr, X.indices, X.data, rows, counts,
+                          np.empty(X.nnz, np.int32), values),
+        kernels.columns(X.indptr, X.indices, rows, np.zeros(20, np.bool_)),
+        kernels.rows_times(X.indptr, X.indices, X.data, rows,
+                           np.ones((20, 3), np.float32), np.empty((12, 3), np.float32)),
+        kernels.count_csr(X.toarray(), np.empty(13, np.int64)),
+    ]
+    assert results == [None] * len(results)

@@ -79,8 +79,10 @@ class SparseRows:
 
     def columns_with_values(self):
         """The increasing indices of the columns with a value in these rows."""
-        return _kernels().columns(self.matrix.indptr, self.matrix.indices,
-                                  self.rows, self.shape[1])
+        inked = np.zeros(self.shape[1], np.bool_)
+        _kernels().columns(self.matrix.indptr, self.matrix.indices, self.rows,
+                           inked)
+        return np.flatnonzero(inked)
 
     def with_gradient_columns(self, columns):
         return SparseRows(self.matrix, self.rows, columns)
@@ -103,8 +105,15 @@ def rows_times(X, rows, B, out):
 def transposed_times(X, rows, columns, delta, out):
     """``out[a] = X[rows][:, columns[a]].T @ delta`` for every ``a``: a row
     of ``out`` whose column has no value in ``rows`` is zero."""
-    indptr, picked, values = _kernels().transpose(
-        X.indptr, X.indices, X.data, rows, X.shape[1])
+    # The loops make no arrays: one returned by numba is boxed through a call
+    # into Python, where a signal's KeyboardInterrupt (Ctrl-C, SIGTERM in
+    # the command line) would surface as a SystemError.
+    n_values = int((X.indptr[rows + 1] - X.indptr[rows]).sum())
+    indptr = np.zeros(X.shape[1] + 1, np.int64)
+    picked = np.empty(n_values, np.int32)
+    values = np.empty(n_values, X.dtype)
+    _kernels().transpose(X.indptr, X.indices, X.data, rows, indptr, picked,
+                         values)
     _kernels().rows_times(indptr, picked, values, columns, delta, out)
     return out
 
@@ -165,33 +174,33 @@ def _rows_times_loop(indptr, indices, data, rows, B, out):
             p += 1
 
 
-def _transpose_loop(indptr, indices, data, rows, n_columns):
-    """The CSR arrays of ``X[rows].T``: its row ``j`` lists the batch rows
-    (0 to ``len(rows) - 1``) with a value in column ``j``, and the values."""
-    t_indptr = np.zeros(n_columns + 1, np.int64)
+def _transpose_loop(indptr, indices, data, rows, t_indptr, t_rows, t_data):
+    """The CSR arrays of ``X[rows].T`` into the zeros ``t_indptr`` and
+    ``t_rows``, ``t_data`` (one slot per value of the rows): its row ``j``
+    lists the batch rows (0 to ``len(rows) - 1``) with a value in column
+    ``j``, and the values."""
+    n_columns = len(t_indptr) - 1
     for i in range(len(rows)):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             t_indptr[indices[p] + 1] += 1
     for j in range(n_columns):
         t_indptr[j + 1] += t_indptr[j]
-    fill = t_indptr[:-1].copy()
-    t_rows = np.empty(t_indptr[-1], np.int32)
-    t_data = np.empty(t_indptr[-1], data.dtype)
     for i in range(len(rows)):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             j = indices[p]
-            t_rows[fill[j]] = i
-            t_data[fill[j]] = data[p]
-            fill[j] += 1
-    return t_indptr, t_rows, t_data
+            # t_indptr[j] counts up to the row's end, and is put back below.
+            t_rows[t_indptr[j]] = i
+            t_data[t_indptr[j]] = data[p]
+            t_indptr[j] += 1
+    for j in range(n_columns - 1, 0, -1):
+        t_indptr[j] = t_indptr[j - 1]
+    t_indptr[0] = 0
 
 
-def _columns_loop(indptr, indices, rows, n_columns):
-    inked = np.zeros(n_columns, np.bool_)
+def _columns_loop(indptr, indices, rows, inked):
     for i in range(len(rows)):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             inked[indices[p]] = True
-    return np.flatnonzero(inked)
 
 
 def _count_csr_loop(X, indptr):
