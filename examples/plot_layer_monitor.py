@@ -60,17 +60,12 @@ from skmlp import (
     LayerMonitor,
     ScratchMLPClassifier,
     load_mnist,
-    load_mnist_sample,
 )
-from skmlp.datasets import MNISTNotFoundError
 from skmlp.plotting import plot_layer_monitor
 
 QUICK = os.environ.get("SKMLP_EXAMPLES_QUICK") == "1"
 
-try:
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-except MNISTNotFoundError:
-    (x_train, y_train), (x_test, y_test) = load_mnist_sample()
+(x_train, y_train), (x_test, y_test) = load_mnist(sample_if_missing=True)
 selector = DigitPairSelector(1, 5)
 vectorizer = ImageVectorizer()
 X_train, y_train = selector.fit_resample(x_train, y_train)

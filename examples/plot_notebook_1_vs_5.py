@@ -25,17 +25,12 @@ from skmlp import (
     ImageVectorizer,
     ScratchMLPClassifier,
     load_mnist,
-    load_mnist_sample,
 )
-from skmlp.datasets import MNISTNotFoundError
 from skmlp.plotting import plot_training_curves, show_digits
 
 QUICK = os.environ.get("SKMLP_EXAMPLES_QUICK") == "1"
 
-try:
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-except MNISTNotFoundError:
-    (x_train, y_train), (x_test, y_test) = load_mnist_sample()
+(x_train, y_train), (x_test, y_test) = load_mnist(sample_if_missing=True)
 print(f"training images {x_train.shape}, test images {x_test.shape}")
 
 # %%

@@ -31,17 +31,12 @@ from skmlp import (
     ImageVectorizer,
     ScratchMLPClassifier,
     load_mnist,
-    load_mnist_sample,
 )
-from skmlp.datasets import MNISTNotFoundError
 from skmlp.plotting import plot_pair_accuracies
 
 QUICK = os.environ.get("SKMLP_EXAMPLES_QUICK") == "1"
 
-try:
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-except MNISTNotFoundError:
-    (x_train, y_train), (x_test, y_test) = load_mnist_sample()
+(x_train, y_train), (x_test, y_test) = load_mnist(sample_if_missing=True)
 
 # %%
 # One model per pair (in quick mode from the first 400 training images of

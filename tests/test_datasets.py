@@ -418,6 +418,20 @@ def test_missing_path(tmp_path):
         load_mnist(tmp_path / "absent.npz")
 
 
+def test_sample_if_missing_stands_in_for_missing_mnist_only(tmp_path):
+    # What the gallery examples load: MNIST where it is found, else the
+    # shipped sample; a file that is there but is not MNIST is still an error.
+    (x_train, y_train), (x_test, y_test) = load_mnist(tmp_path / "absent.npz",
+                                                      sample_if_missing=True)
+    (xs_train, ys_train), (xs_test, ys_test) = load_mnist_sample()
+    np.testing.assert_array_equal(x_train, xs_train)
+    np.testing.assert_array_equal(y_test, ys_test)
+    bad = tmp_path / "bad.npz"
+    bad.write_text("hello")
+    with pytest.raises(MNISTFormatError, match="bad.npz"):
+        load_mnist(bad, sample_if_missing=True)
+
+
 def test_bad_environment_variable_is_an_error_not_a_fallback(
     sample_is_mnist, no_mnist_anywhere, monkeypatch, tmp_path
 ):

@@ -85,21 +85,21 @@ def test_gradient_product_is_numpys(dtype):
 def test_mostly_zero_arrays_train_as_csr_and_others_as_they_are(tmp_path):
     X = _sparse_dense(np.float32, n=200, d=100)
     assert np.count_nonzero(X) < sp.SPARSE_INPUT * X.size
-    converted = sp.training_input(X)
+    converted = sp.csr_if_mostly_zeros(X)
     assert sparse.issparse(converted) and converted.format == "csr"
     np.testing.assert_array_equal(converted.toarray(), X)
     dense = np.random.default_rng(0).random((50, 40)).astype(np.float32)
-    assert sp.training_input(dense) is dense
+    assert sp.csr_if_mostly_zeros(dense) is dense
     # Not converted: Fortran order, a memory map (its CSR form would be in
     # memory) and what is sparse already.
     fortran = np.asfortranarray(X)
-    assert sp.training_input(fortran) is fortran
+    assert sp.csr_if_mostly_zeros(fortran) is fortran
     mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+",
                                        dtype=X.dtype, shape=X.shape)
     mapped[...] = X
-    assert sp.training_input(mapped) is mapped
+    assert sp.csr_if_mostly_zeros(mapped) is mapped
     csr = sparse.csr_array(X)
-    assert sp.training_input(csr) is csr
+    assert sp.csr_if_mostly_zeros(csr) is csr
 
 
 def test_large_batches_keep_the_blas_and_its_threads(monkeypatch):

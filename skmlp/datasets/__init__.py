@@ -63,7 +63,7 @@ _OPENML_VERSION = 1
 # ----------------------------------------------------------------- public API
 
 
-def load_mnist(path=None, *, data_home=None, verify=True):
+def load_mnist(path=None, *, data_home=None, verify=True, sample_if_missing=False):
     """Load MNIST as ``keras.datasets.mnist.load_data()`` returns it.
 
     The first source that applies is used:
@@ -97,6 +97,11 @@ def load_mnist(path=None, *, data_home=None, verify=True):
         raises :class:`MNISTFormatError`; pass False only to load a modified
         copy of MNIST on purpose.  Keys, shapes, dtypes, label range and
         sample counts are checked either way.
+    sample_if_missing : bool, default=False
+        Where :class:`MNISTNotFoundError` would be raised, return
+        :func:`load_mnist_sample` instead (5000 and 1000 images): for
+        examples and notebooks that run anywhere, if smaller where MNIST is
+        missing.  Other errors are raised either way.
 
     Returns
     -------
@@ -118,7 +123,8 @@ def load_mnist(path=None, *, data_home=None, verify=True):
         the file's path.
     MNISTNotFoundError
         When ``path`` or ``SKMLP_MNIST`` names nothing, or when no source
-        applies (no local copy, and no network).
+        applies (no local copy, and no network); not with
+        ``sample_if_missing=True``.
 
     See Also
     --------
@@ -131,6 +137,11 @@ def load_mnist(path=None, *, data_home=None, verify=True):
     >>> x_train.shape, y_train[:5]  # doctest: +SKIP
     ((60000, 28, 28), array([5, 0, 4, 1, 9], dtype=uint8))
     """
+    if sample_if_missing:
+        try:
+            return load_mnist(path, data_home=data_home, verify=verify)
+        except MNISTNotFoundError:
+            return load_mnist_sample()
     if path is not None:
         return _load_local(path, "path", verify)
     if os.environ.get(ENV_VAR):

@@ -32,7 +32,7 @@ from functools import cache
 import numpy as np
 from scipy import sparse
 
-from ._fast_updates import compiler
+from ._fast_updates import _every_row, compiler
 
 # A dense X with at most this share of nonzero values trains as CSR.  Per
 # value the loops cost about 2.5 times the BLAS, and on random values they
@@ -44,7 +44,7 @@ from ._fast_updates import compiler
 SPARSE_INPUT = 0.25
 
 
-def training_input(X):
+def csr_if_mostly_zeros(X):
     """``X`` as the fast engine trains on it: a dense ``X`` that is mostly
     zeros, such as digit images, as a CSR matrix, whose first-layer products
     visit its nonzero values only; any other ``X`` as it is.
@@ -89,9 +89,7 @@ class SparseRows:
 
     def transposed_times(self, delta, out):
         """``X[:, columns].T @ delta`` into ``out``: one row per column."""
-        columns = self.columns
-        if columns is None:
-            columns = np.arange(self.shape[1])
+        columns = _every_row(self.shape[1]) if self.columns is None else self.columns
         return transposed_times(self.matrix, self.rows, columns, delta, out)
 
 

@@ -275,7 +275,7 @@ def training_input(X, layer_sizes, batch_size):
 
     A dense ``X`` that is mostly zeros (digit images) becomes CSR, whose
     compiled first-layer products visit its values only (see
-    ``_sparse_products.training_input``), when those products would run on
+    ``_sparse_products.csr_if_mostly_zeros``), when those products would run on
     one BLAS thread anyway: a small batch, or a BLAS set to one thread.  A
     large batch shares its products among the BLAS's threads, which do them
     faster: the notebook's batches of 1000 on two threads took 0.78 x
@@ -285,7 +285,7 @@ def training_input(X, layer_sizes, batch_size):
     if (largest_gemm(first_layer, batch_size, X.dtype) >= _blas.SINGLE_THREAD_GEMM
             and _blas.blas_threads() > 1):
         return X
-    return _sparse_products.training_input(X)
+    return _sparse_products.csr_if_mostly_zeros(X)
 
 
 # --------------------------------------------------------------------------
