@@ -62,12 +62,12 @@ def _shortcuts_taken(monkeypatch):
     taken = {"columns": [], "rows": [], "sparse": []}
     column_mask, rows_with_error = fast._column_mask, fast._rows_with_error
     batch_step, training = fast._batch_step, []
-    rows_times = _sparse_products.rows_times
+    times = _sparse_products.SparseRows.times
 
     def sparse_rows(*args, **kwargs):
         if training:
             taken["sparse"].append(True)
-        return rows_times(*args, **kwargs)
+        return times(*args, **kwargs)
 
     def step(*args, **kwargs):
         training.append(True)
@@ -86,7 +86,7 @@ def _shortcuts_taken(monkeypatch):
         return rows_with_error(delta)
 
     monkeypatch.setattr(fast, "_batch_step", step)
-    monkeypatch.setattr(_sparse_products, "rows_times", sparse_rows)
+    monkeypatch.setattr(_sparse_products.SparseRows, "times", sparse_rows)
     monkeypatch.setattr(fast, "_column_mask", columns)
     monkeypatch.setattr(fast, "_rows_with_error", rows)
     return taken

@@ -65,21 +65,31 @@ def test_gradient_product_is_numpys(dtype):
     rng = np.random.default_rng(2)
     rows = rng.permutation(len(X))[:30]
     delta = rng.standard_normal((len(rows), 19)).astype(dtype)
-    batch = sp.SparseRows(S, rows)
-    inked = batch.columns_with_values()
-    np.testing.assert_array_equal(inked, np.flatnonzero(X[rows].any(axis=0)))
-    assert X.shape[1] - 1 not in inked
-    for columns in (inked, None, inked[::3]):
-        want = X[rows].T @ delta if columns is None else X[rows][:, columns].T @ delta
-        out = np.full(want.shape, np.nan, dtype)
-        batch.with_gradient_columns(columns).transposed_times(delta, out)
-        np.testing.assert_allclose(out, want, rtol=0, atol=TOLERANCE[dtype] * 10)
-    # A subset of rows (the rows with an error) keeps the columns.
-    keep = np.arange(0, len(rows), 2)
-    out = np.empty((len(inked), 19), dtype)
-    batch.with_gradient_columns(inked)[keep].transposed_times(delta[keep], out)
-    np.testing.assert_allclose(out, X[rows[keep]][:, inked].T @ delta[keep],
-                               rtol=0, atol=TOLERANCE[dtype] * 10)
+    # The columns and their counts, from a pass of their own or from the
+    # forward product, which counts them on the way.
+    forward = sp.SparseRows(S, rows)
+    W = rng.standard_normal((X.shape[1], 7)).astype(dtype)
+    forward.times(W, np.empty((len(rows), 7), dtype))
+    np.testing.assert_array_equal(forward.column_counts,
+                                  np.count_nonzero(X[rows], axis=0))
+    for batch in (sp.SparseRows(S, rows), forward):
+        inked = batch.columns_with_values()
+        np.testing.assert_array_equal(inked, np.flatnonzero(X[rows].any(axis=0)))
+        assert X.shape[1] - 1 not in inked
+        for columns in (inked, None, inked[::3]):
+            want = (X[rows].T @ delta if columns is None
+                    else X[rows][:, columns].T @ delta)
+            out = np.full(want.shape, np.nan, dtype)
+            batch.with_gradient_columns(columns).transposed_times(delta, out)
+            np.testing.assert_allclose(out, want, rtol=0,
+                                       atol=TOLERANCE[dtype] * 10)
+        # A subset of rows (the rows with an error) keeps the columns, and
+        # counts its own values.
+        keep = np.arange(0, len(rows), 2)
+        out = np.empty((len(inked), 19), dtype)
+        batch.with_gradient_columns(inked)[keep].transposed_times(delta[keep], out)
+        np.testing.assert_allclose(out, X[rows[keep]][:, inked].T @ delta[keep],
+                                   rtol=0, atol=TOLERANCE[dtype] * 10)
 
 
 def test_mostly_zero_arrays_train_as_csr_and_others_as_they_are(tmp_path):
@@ -122,6 +132,8 @@ def test_fit_on_digit_images_needs_less_memory_than_their_copy():
     y = rng.integers(0, 2, len(X))
     assert np.count_nonzero(X) < 0.02 * X.size
     clf = ScratchMLPClassifier(hidden_layers=(50,), epochs=1, random_state=0)
+    # numba's loading of the compiled loops is not the fit's memory.
+    clf.fit(X[:200], y[:200])
     tracemalloc.start()
     try:
         clf.fit(X, y)
@@ -137,14 +149,15 @@ def test_the_compiled_loops_make_no_arrays():
     # surfaces as a SystemError: the loops write into arrays they are given.
     X = sparse.csr_array(_sparse_dense(np.float32, n=12, d=20))
     rows, kernels = np.arange(12), sp._kernels()
-    counts = np.zeros(21, np.int64)
+    indptr = np.r_[0, np.cumsum(np.bincount(X.indices, minlength=20))]
     values = np.empty(X.nnz, np.float32)
     results = [
-        kernels.transpose(X.indptr, X.indices, X.data, rows, counts,
+        kernels.transpose(X.indptr, X.indices, X.data, rows, indptr,
                           np.empty(X.nnz, np.int32), values),
-        kernels.columns(X.indptr, X.indices, rows, np.zeros(20, np.bool_)),
+        kernels.count_columns(X.indptr, X.indices, rows, np.zeros(20, np.int64)),
         kernels.rows_times(X.indptr, X.indices, X.data, rows,
-                           np.ones((20, 3), np.float32), np.empty((12, 3), np.float32)),
+                           np.ones((20, 3), np.float32), np.empty((12, 3), np.float32),
+                           np.zeros(20, np.int64)),
         kernels.count_csr(X.toarray(), np.empty(13, np.int64)),
     ]
     assert results == [None] * len(results)

@@ -67,52 +67,77 @@ def csr_if_mostly_zeros(X):
 class SparseRows:
     """The rows ``rows`` of a CSR matrix: a batch of a sparse ``X`` in
     training, which the products read in place (no batch is gathered).  The
-    first weights get a gradient for ``columns`` (None: all)."""
+    first weights get a gradient for ``columns`` (None: all).
 
-    def __init__(self, matrix, rows, columns=None):
+    The forward product (:meth:`times`) counts the values of each column on
+    the way, and the gradient's columns and transposition start from those
+    counts, not from another pass over the batch's values: the forward pass
+    is the first to read them, and takes their misses in the cache.
+    """
+
+    def __init__(self, matrix, rows, columns=None, column_counts=None):
         self.matrix, self.rows, self.columns = matrix, rows, columns
+        self.column_counts = column_counts
         self.shape = (len(rows), matrix.shape[1])
         self.dtype = matrix.dtype
 
     def __getitem__(self, keep):
+        # Other rows: the counts are of these.
         return SparseRows(self.matrix, self.rows[keep], self.columns)
+
+    def times(self, B, out):
+        """``X @ B`` into ``out``, counting the values of each column."""
+        self.column_counts = np.zeros(self.shape[1], np.int64)
+        X = self.matrix
+        _kernels().rows_times(X.indptr, X.indices, X.data, self.rows, B, out,
+                              self.column_counts)
+        return out
+
+    def _counts(self):
+        if self.column_counts is None:
+            X, self.column_counts = self.matrix, np.zeros(self.shape[1], np.int64)
+            _kernels().count_columns(X.indptr, X.indices, self.rows,
+                                     self.column_counts)
+        return self.column_counts
 
     def columns_with_values(self):
         """The increasing indices of the columns with a value in these rows."""
-        inked = np.zeros(self.shape[1], np.bool_)
-        _kernels().columns(self.matrix.indptr, self.matrix.indices, self.rows,
-                           inked)
-        return np.flatnonzero(inked)
+        return np.flatnonzero(self._counts())
 
     def with_gradient_columns(self, columns):
-        return SparseRows(self.matrix, self.rows, columns)
+        return SparseRows(self.matrix, self.rows, columns, self.column_counts)
 
     def transposed_times(self, delta, out):
         """``X[:, columns].T @ delta`` into ``out``: one row per column."""
         columns = _every_row(self.shape[1]) if self.columns is None else self.columns
-        return transposed_times(self.matrix, self.rows, columns, delta, out)
+        return transposed_times(self.matrix, self.rows, columns, delta, out,
+                                self._counts())
+
+
+_NO_COUNTS = np.zeros(0, np.int64)
 
 
 def rows_times(X, rows, B, out):
     """``out[i] = X[rows[i]] @ B`` for a CSR matrix ``X`` (C-contiguous
     ``B`` and ``out``)."""
-    _kernels().rows_times(X.indptr, X.indices, X.data, rows, B, out)
+    _kernels().rows_times(X.indptr, X.indices, X.data, rows, B, out, _NO_COUNTS)
     return out
 
 
-def transposed_times(X, rows, columns, delta, out):
+def transposed_times(X, rows, columns, delta, out, column_counts):
     """``out[a] = X[rows][:, columns[a]].T @ delta`` for every ``a``: a row
-    of ``out`` whose column has no value in ``rows`` is zero."""
+    of ``out`` whose column has no value in ``rows`` is zero.
+    ``column_counts`` are the values of each column of ``X`` in ``rows``."""
     # The loops make no arrays: one returned by numba is boxed through a call
     # into Python, where a signal's KeyboardInterrupt (Ctrl-C, SIGTERM in
     # the command line) would surface as a SystemError.
-    n_values = int((X.indptr[rows + 1] - X.indptr[rows]).sum())
     indptr = np.zeros(X.shape[1] + 1, np.int64)
-    picked = np.empty(n_values, np.int32)
-    values = np.empty(n_values, X.dtype)
+    np.cumsum(column_counts, out=indptr[1:])
+    picked = np.empty(indptr[-1], np.int32)
+    values = np.empty(indptr[-1], X.dtype)
     _kernels().transpose(X.indptr, X.indices, X.data, rows, indptr, picked,
                          values)
-    _kernels().rows_times(indptr, picked, values, columns, delta, out)
+    _kernels().rows_times(indptr, picked, values, columns, delta, out, _NO_COUNTS)
     return out
 
 
@@ -146,14 +171,19 @@ def _filled(X, indptr):
 # The loops.
 
 
-def _rows_times_loop(indptr, indices, data, rows, B, out):
-    """``out[i] = sum over p in row rows[i] of data[p] * B[indices[p]]``."""
+def _rows_times_loop(indptr, indices, data, rows, B, out, column_counts):
+    """``out[i] = sum over p in row rows[i] of data[p] * B[indices[p]]``;
+    adds each value's column to ``column_counts`` unless it is empty."""
     n = B.shape[1]
+    count = len(column_counts) > 0
     for i in range(len(rows)):
         o = out[i]
         for c in range(n):
             o[c] = 0
         p, stop = indptr[rows[i]], indptr[rows[i] + 1]
+        if count:
+            for q in range(p, stop):
+                column_counts[indices[q]] += 1
         while p + 8 <= stop:
             b0, b1, b2, b3 = (B[indices[p]], B[indices[p + 1]],
                               B[indices[p + 2]], B[indices[p + 3]])
@@ -173,16 +203,10 @@ def _rows_times_loop(indptr, indices, data, rows, B, out):
 
 
 def _transpose_loop(indptr, indices, data, rows, t_indptr, t_rows, t_data):
-    """The CSR arrays of ``X[rows].T`` into the zeros ``t_indptr`` and
-    ``t_rows``, ``t_data`` (one slot per value of the rows): its row ``j``
-    lists the batch rows (0 to ``len(rows) - 1``) with a value in column
-    ``j``, and the values."""
-    n_columns = len(t_indptr) - 1
-    for i in range(len(rows)):
-        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
-            t_indptr[indices[p] + 1] += 1
-    for j in range(n_columns):
-        t_indptr[j + 1] += t_indptr[j]
+    """The CSR arrays of ``X[rows].T`` into ``t_rows``, ``t_data`` (one slot
+    per value of the rows), given their ``t_indptr``: its row ``j`` lists
+    the batch rows (0 to ``len(rows) - 1``) with a value in column ``j``, and
+    the values."""
     for i in range(len(rows)):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             j = indices[p]
@@ -190,15 +214,15 @@ def _transpose_loop(indptr, indices, data, rows, t_indptr, t_rows, t_data):
             t_rows[t_indptr[j]] = i
             t_data[t_indptr[j]] = data[p]
             t_indptr[j] += 1
-    for j in range(n_columns - 1, 0, -1):
+    for j in range(len(t_indptr) - 2, 0, -1):
         t_indptr[j] = t_indptr[j - 1]
     t_indptr[0] = 0
 
 
-def _columns_loop(indptr, indices, rows, inked):
+def _count_columns_loop(indptr, indices, rows, column_counts):
     for i in range(len(rows)):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
-            inked[indices[p]] = True
+            column_counts[indices[p]] += 1
 
 
 def _count_csr_loop(X, indptr):
@@ -244,7 +268,7 @@ class _Kernels:
     def __init__(self, compile_):
         self.rows_times = compile_(_rows_times_loop)
         self.transpose = compile_(_transpose_loop)
-        self.columns = compile_(_columns_loop)
+        self.count_columns = compile_(_count_columns_loop)
         self.count_csr = compile_(_count_csr_loop)
         self.fill_csr = compile_(_fill_csr_loop)
 

@@ -55,7 +55,6 @@ The leaving-out shortcuts give the same sums but for the order of summation;
 the others change nothing or the rounding only.
 """
 
-import copy
 from itertools import pairwise
 
 import numpy as np
@@ -126,7 +125,7 @@ def _matmul_into(A, B, out):
     ``out``: it returns a new dense array, copied into ``out`` here.
     """
     if isinstance(A, SparseRows):
-        return _sparse_products.rows_times(A.matrix, A.rows, B, out)
+        return A.times(B, out)
     if sparse.issparse(A):
         out[...] = A @ B
         return out
@@ -188,7 +187,8 @@ def _times_transpose(delta, W, out):
     return np.matmul(delta, W.T, out=out)
 
 
-def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None):
+def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None,
+             first_grad=None):
     """Gradients of the batch cost, written into ``ws.coef_grads`` and
     ``ws.intercept_grads``, each multiplied by ``scale``.
 
@@ -203,8 +203,13 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
     ``-eta * dC/dW`` without a pass over the weights to multiply them.
     ``masks`` are the dropout masks ``feedforward`` applied (its ``unmasked``
     copies in ``ws.unmasked``): a masked layer's derivative is ``M * A'``.
+    ``first_grad``, when given, gets the first weights' gradient instead of
+    ``ws.coef_grads[0]`` (the rows of a batch's inked columns, see
+    :func:`_batch_step`).
     """
     n, alpha = X.shape[0], float(net.alpha)
+    grads = [ws.coef_grads[0] if first_grad is None else first_grad,
+             *ws.coef_grads[1:]]
     y_prob = outputs[-1]
     cost = LOSSES[net.loss](T, y_prob, sample_weight)
     delta = OUTPUT_DELTAS[(net.loss, net.out_activation)](T, y_prob,
@@ -229,12 +234,12 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
     for layer in range(len(coefs) - 1, -1, -1):
         Y_prev = inputs[layer]
         if isinstance(Y_prev, SparseRows):
-            Y_prev.transposed_times(delta, ws.coef_grads[layer])
+            Y_prev.transposed_times(delta, grads[layer])
         else:
-            _matmul_into(Y_prev.T, delta, ws.coef_grads[layer])
+            _matmul_into(Y_prev.T, delta, grads[layer])
         np.sum(delta, axis=0, out=ws.intercept_grads[layer])
         if alpha:
-            ws.coef_grads[layer] += (scale * alpha) * coefs[layer]
+            grads[layer] += (scale * alpha) * coefs[layer]
         if layer > 0:
             previous = _times_transpose(
                 delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
@@ -363,10 +368,9 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
     only, but read the first weights in place.  The L2 penalty needs every
     weight, so ``alpha > 0`` always takes the full products.
     """
-    active, work = None, ws
+    active = None
     if isinstance(X, SparseRows):
-        active = None if net.alpha else X.columns_with_values()
-        X = X.with_gradient_columns(active)
+        pass  # its columns with values are counted by the forward product
     elif not net.alpha and (mask := _column_mask(X)) is not None:
         active = np.flatnonzero(mask)
         m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
@@ -375,16 +379,19 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
         coefs = [np.take(coefs[0], active, axis=0, mode="clip",
                          out=ws.W_active[:k * fan_out].reshape(k, fan_out)),
                  *coefs[1:]]
+    outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs, masks=masks,
+                          unmasked=ws.unmasked)
+    if isinstance(X, SparseRows) and not net.alpha:
+        active = X.columns_with_values()
+        X = X.with_gradient_columns(active)
+    first_grad = ws.coef_grads[0]
     if active is not None:
         # The gradient of the rows ``active`` of the first weights.
-        work = copy.copy(ws)
         k, fan_out = len(active), coefs[0].shape[1]
-        work.coef_grads = [ws.grad_active[:k * fan_out].reshape(k, fan_out),
-                           *ws.coef_grads[1:]]
-    outputs = feedforward(net, coefs, intercepts, X, out=work.outputs, masks=masks,
-                          unmasked=work.unmasked)
-    cost = backprop(net, coefs, outputs, X, T, sample_weight, work, scale, masks)
-    return cost, work.coef_grads[0], active
+        first_grad = ws.grad_active[:k * fan_out].reshape(k, fan_out)
+    cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale, masks,
+                    first_grad=first_grad)
+    return cost, first_grad, active
 
 
 def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, eta,
