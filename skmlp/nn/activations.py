@@ -12,6 +12,8 @@ output layer for each (loss, output activation) pair directly, which is both
 cheaper and more accurate than chaining ``dC/dY`` through the output's Jacobian.
 """
 
+from functools import cache
+
 import numpy as np
 
 # --------------------------------------------------------------------------
@@ -23,6 +25,7 @@ def relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
+@cache
 def _exp_limit(dtype):
     # exp(t) is finite for t < log(max float); clipping there keeps the
     # sigmoid overflow-free in float32 (limit ~88) and float64 (~709).

@@ -62,6 +62,7 @@ from scipy import sparse
 
 from . import _blas, _sparse_products
 from ._blas import SINGLE_THREAD_GEMM, blas_thread_limit, largest_gemm
+from ._fast_elementwise import add_bias_relu, relu_derivative
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
 from ._sparse_products import SparseRows
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
@@ -78,6 +79,9 @@ __all__ = [
     "init_optimizer", "init_params", "scheduled_eta", "train_epoch",
     "training_input", "SINGLE_THREAD_GEMM", "blas_thread_limit", "largest_gemm",
 ]
+
+# ReLU's derivative compiled, see _fast_elementwise.
+_DERIVATIVES = {**DERIVATIVES, "relu": relu_derivative}
 
 # --------------------------------------------------------------------------
 # Feedforward
@@ -106,8 +110,8 @@ def feedforward(net, coefs, intercepts, X, out=None, masks=None, unmasked=None):
             else out[layer][:n]
         )
         _matmul_into(Y, W, Z)
-        Z += b
-        ACTIVATIONS[net.out_activation if layer == last else net.activation](Z)
+        _add_bias_and_activate(Z, b, net.out_activation if layer == last
+                               else net.activation)
         if masks is not None and layer < last and masks[layer] is not None:
             if net.activation != "relu":
                 np.copyto(unmasked[layer][:n], Z)
@@ -115,6 +119,13 @@ def feedforward(net, coefs, intercepts, X, out=None, masks=None, unmasked=None):
         outputs.append(Z)
         Y = Z
     return outputs
+
+
+def _add_bias_and_activate(Z, b, activation):
+    if activation == "relu":
+        return add_bias_relu(Z, b)  # one compiled pass, see _fast_elementwise
+    Z += b
+    return ACTIVATIONS[activation](Z)
 
 
 def _matmul_into(A, B, out):
@@ -216,7 +227,8 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
                                                           ws.deltas[-1][:n])
     if sample_weight is not None:
         delta *= sample_weight[:, None]
-    delta *= scale
+    if scale != 1.0:
+        delta *= scale
     inputs = [X, *outputs[:-1]]
     # What each hidden layer's derivative reads: its output, or with dropout
     # (but for ReLU) its unmasked activation.
@@ -237,14 +249,14 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
             Y_prev.transposed_times(delta, grads[layer])
         else:
             _matmul_into(Y_prev.T, delta, grads[layer])
-        np.sum(delta, axis=0, out=ws.intercept_grads[layer])
+        np.add.reduce(delta, axis=0, out=ws.intercept_grads[layer])
         if alpha:
             grads[layer] += (scale * alpha) * coefs[layer]
         if layer > 0:
             previous = _times_transpose(
                 delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
             )
-            delta = DERIVATIVES[net.activation](activations[layer - 1], previous)
+            delta = _DERIVATIVES[net.activation](activations[layer - 1], previous)
             if masks[layer - 1] is not None:
                 delta *= masks[layer - 1]
     if alpha:
@@ -265,6 +277,10 @@ def _rows_with_error(delta):
     rows are many, dropping them before the backward products is cheaper
     than multiplying by zeros; None means keep every row.
     """
+    # More nonzero values than that share means more such rows too: the
+    # usual case, decided without a pass over the rows.
+    if np.count_nonzero(delta) > _SPARSE_ROWS * delta.size:
+        return None
     nonzero = delta.any(axis=1)
     if np.count_nonzero(nonzero) > _SPARSE_ROWS * len(delta):
         return None
