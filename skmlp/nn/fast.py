@@ -62,10 +62,15 @@ from scipy import sparse
 
 from . import _blas, _sparse_products
 from ._blas import SINGLE_THREAD_GEMM, blas_thread_limit, largest_gemm
-from ._fast_elementwise import add_bias_relu, relu_derivative
+from ._fast_elementwise import (
+    add_bias_relu,
+    add_bias_sigmoid,
+    relu_derivative,
+    squared_error_sigmoid,
+)
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
 from ._sparse_products import SparseRows
-from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
+from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS, _exp_limit
 from .reference import (
     Network,
     dropout_masks,
@@ -80,8 +85,10 @@ __all__ = [
     "training_input", "SINGLE_THREAD_GEMM", "blas_thread_limit", "largest_gemm",
 ]
 
-# ReLU's derivative compiled, see _fast_elementwise.
+# Compiled, see _fast_elementwise: ReLU's derivative, and the cost and output
+# delta of the defaults in one pass.
 _DERIVATIVES = {**DERIVATIVES, "relu": relu_derivative}
+_COST_AND_DELTA = {("squared_error", "sigmoid"): squared_error_sigmoid}
 
 # --------------------------------------------------------------------------
 # Feedforward
@@ -122,8 +129,11 @@ def feedforward(net, coefs, intercepts, X, out=None, masks=None, unmasked=None):
 
 
 def _add_bias_and_activate(Z, b, activation):
+    # One compiled pass each, see _fast_elementwise.
     if activation == "relu":
-        return add_bias_relu(Z, b)  # one compiled pass, see _fast_elementwise
+        return add_bias_relu(Z, b)
+    if activation == "sigmoid":
+        return add_bias_sigmoid(Z, b, _exp_limit(Z.dtype))
     Z += b
     return ACTIVATIONS[activation](Z)
 
@@ -222,9 +232,13 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
     grads = [ws.coef_grads[0] if first_grad is None else first_grad,
              *ws.coef_grads[1:]]
     y_prob = outputs[-1]
-    cost = LOSSES[net.loss](T, y_prob, sample_weight)
-    delta = OUTPUT_DELTAS[(net.loss, net.out_activation)](T, y_prob,
-                                                          ws.deltas[-1][:n])
+    delta = ws.deltas[-1][:n]
+    cost_and_delta = _COST_AND_DELTA.get((net.loss, net.out_activation))
+    if cost_and_delta is not None:
+        cost = cost_and_delta(T, y_prob, sample_weight, delta)
+    else:
+        cost = LOSSES[net.loss](T, y_prob, sample_weight)
+        delta = OUTPUT_DELTAS[(net.loss, net.out_activation)](T, y_prob, delta)
     if sample_weight is not None:
         delta *= sample_weight[:, None]
     if scale != 1.0:
