@@ -22,6 +22,19 @@ BLAS on the inked columns (``benchmarks/sparse.py``).  A value costs about
 2.5 times what it costs the BLAS, so the loops pay below about 40 % density
 of the batch's inked columns; :func:`fast.training_input` chooses.
 
+The forward loop also counts the values of each column (:meth:`SparseRows.times`):
+the gradient's columns and the transposition's row pointers come from those
+counts.  Passes of their own read the batch's values twice more: within a
+default fit on 1 vs 5 the column pass took 0.07 ms a batch and the
+transposition 0.11 ms with its count, 0.09 ms without (of a batch's 2.5 -
+2.9 ms).
+
+The loops are about at the cache's pace: with ``W`` small enough for the
+first-level cache (8 distinct rows) the forward product took 0.28 ms against
+0.35 - 0.40 ms for MNIST's, and splitting the output columns into blocks that
+stay in the second-level cache made it slower (0.53 ms in two blocks, 0.77 in
+four).
+
 Compiled by numba as ``_fast_updates`` is, with the same fast-math licences
 (``reassoc`` lets the sums of eight be vectorised): the results differ from
 the BLAS's by the order of summation only.
