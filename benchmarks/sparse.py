@@ -54,11 +54,11 @@ def products(X, batch_size, hidden=500, number=10, seed=0):
     delta = rng.standard_normal((batch_size, hidden)).astype(np.float32)
     out = np.empty((batch_size, hidden), np.float32)
     grad = np.empty_like(W)
-    batch = _sparse_products.SparseRows(S, rows)
 
-    def loops():
+    def loops():  # as in training: the forward product counts the columns
+        batch = _sparse_products.SparseRows(S, rows)
+        batch.times(W, out)
         columns = batch.columns_with_values()
-        _sparse_products.rows_times(S, rows, W, out)
         batch.with_gradient_columns(columns).transposed_times(
             delta, grad[:len(columns)])
 

@@ -59,6 +59,7 @@ The leaving-out shortcuts give the same sums but for the order of summation;
 the others change nothing or the rounding only.
 """
 
+import math
 from itertools import pairwise
 
 import numpy as np
@@ -473,11 +474,11 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
                                                swb, workspace, scale, masks)
             n_batches += 1
             total_cost += cost
-            if not np.isfinite(cost):
+            if not math.isfinite(cost):
                 break
             changes = apply_updates(solver, state, params, grads, eta, momentum,
                                     rows)
             total_change += sum(
-                np.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
+                math.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
             )
     return total_cost, total_change, n_batches
