@@ -13,7 +13,7 @@ import pytest
 from skmlp.nn import _fast_elementwise as fe
 from skmlp.nn import activations
 
-ULP = {np.float32: 4 * np.finfo(np.float32).eps, np.float64: 4 * np.finfo(np.float64).eps}
+ULP = {dtype: 4 * np.finfo(dtype).eps for dtype in (np.float32, np.float64)}
 
 
 def _inputs(dtype, shape=(37, 23), seed=0):
