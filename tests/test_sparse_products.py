@@ -66,13 +66,21 @@ def test_gradient_product_is_numpys(dtype):
     rows = rng.permutation(len(X))[:30]
     delta = rng.standard_normal((len(rows), 19)).astype(dtype)
     # The columns and their counts, from a pass of their own or from the
-    # forward product, which counts them on the way.
-    forward = sp.SparseRows(S, rows)
+    # forward product, which counts them on the way and, given buckets,
+    # sorts the values by column.
     W = rng.standard_normal((X.shape[1], 7)).astype(dtype)
-    forward.times(W, np.empty((len(rows), 7), dtype))
-    np.testing.assert_array_equal(forward.column_counts,
-                                  np.count_nonzero(X[rows], axis=0))
-    for batch in (sp.SparseRows(S, rows), forward):
+    counted = sp.SparseRows(S, rows)
+    sorted_ = sp.SparseRows(S, rows, buckets=sp.transpose_buckets(
+        X.shape[1], len(rows), dtype))
+    for forward in (counted, sorted_):
+        out = np.empty((len(rows), 7), dtype)
+        forward.times(W, out)
+        np.testing.assert_allclose(out, X[rows] @ W, rtol=0,
+                                   atol=TOLERANCE[dtype] * 10)
+        np.testing.assert_array_equal(forward.column_counts,
+                                      np.count_nonzero(X[rows], axis=0))
+    assert sorted_.bucketed and not counted.bucketed
+    for batch in (sp.SparseRows(S, rows), counted, sorted_):
         inked = batch.columns_with_values()
         np.testing.assert_array_equal(inked, np.flatnonzero(X[rows].any(axis=0)))
         assert X.shape[1] - 1 not in inked
@@ -155,9 +163,36 @@ def test_the_compiled_loops_make_no_arrays():
         kernels.transpose(X.indptr, X.indices, X.data, rows, indptr,
                           np.empty(X.nnz, np.int32), values),
         kernels.count_columns(X.indptr, X.indices, rows, np.zeros(20, np.int64)),
-        kernels.rows_times(X.indptr, X.indices, X.data, rows,
+        kernels.rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data, rows,
                            np.ones((20, 3), np.float32), np.empty((12, 3), np.float32),
-                           np.zeros(20, np.int64)),
+                           np.zeros(20, np.int64), *sp.transpose_buckets(20, 12,
+                                                                         np.float32),
+                           12),
         kernels.count_csr(X.toarray(), np.empty(13, np.int64)),
     ]
     assert results == [None] * len(results)
+
+
+def test_buckets_give_the_transposition_s_gradients_exactly(monkeypatch):
+    # The forward product's buckets list each column's rows in the order the
+    # transposition does: the same sums, bit for bit.
+    X = _sparse_dense(np.float32, n=300, d=100)
+    y = np.random.default_rng(0).integers(0, 2, len(X))
+    assert sp.transpose_buckets(100, 32, np.float32) is not None
+    transposed_times, bucketed = sp.SparseRows.transposed_times, []
+
+    def spy(self, delta, out):
+        bucketed.append(self.bucketed)
+        return transposed_times(self, delta, out)
+
+    monkeypatch.setattr(sp.SparseRows, "transposed_times", spy)
+    fits = []
+    for slots in (sp.BUCKET_SLOTS, 100 * 32 - 1):  # then too many for buckets
+        monkeypatch.setattr(sp, "BUCKET_SLOTS", slots)
+        fits.append(ScratchMLPClassifier(hidden_layers=(9,), epochs=2, batch_size=32,
+                                         random_state=0).fit(X, y))
+    n_batches = 2 * 10
+    assert bucketed == [True] * n_batches + [False] * n_batches
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
+                    fits[1].coefs_ + fits[1].intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)

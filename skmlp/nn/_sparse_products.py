@@ -9,9 +9,10 @@ data)``, and each product visits the stored values only:
 
 - forward, ``out[i] = X[rows[i]] @ W``: the weighted sum of the rows of ``W``
   that the row's values pick (:func:`_rows_times_loop`);
-- gradient, ``out[a] = X[rows][:, columns[a]] @ delta``: the batch is first
-  turned around, into the CSR form of its transpose (:func:`_transpose_loop`),
-  whose rows of ``columns`` then pick rows of ``delta`` the same way.
+- gradient, ``out[a] = X[rows][:, columns[a]] @ delta``: the batch turned
+  around (the forward product's buckets, see below, or the CSR form of its
+  transpose, :func:`_transpose_loop`), whose rows of ``columns`` then pick
+  rows of ``delta`` the same way.
 
 The same loop does both.  It sums eight picked rows at a time, so that each
 value of ``out`` is loaded and stored once per eight rows; the picked rows
@@ -22,12 +23,16 @@ BLAS on the inked columns (``benchmarks/sparse.py``).  A value costs about
 2.5 times what it costs the BLAS, so the loops pay below about 40 % density
 of the batch's inked columns; :func:`fast.training_input` chooses.
 
-The forward loop also counts the values of each column (:meth:`SparseRows.times`):
-the gradient's columns and the transposition's row pointers come from those
-counts.  Passes of their own read the batch's values twice more: within a
-default fit on 1 vs 5 the column pass took 0.07 ms a batch and the
-transposition 0.11 ms with its count, 0.09 ms without (of a batch's 2.5 -
-2.9 ms).
+The forward loop also counts the values of each column, and sorts them into
+a bucket per column (:meth:`SparseRows.times`): the gradient's columns come
+from the counts, and the buckets are the transposed batch.  Passes of their
+own read the batch's values twice more: within a default fit on 1 vs 5 the
+column pass took 0.07 ms a batch and the transposition 0.11 ms with its
+count, 0.09 ms without (of a batch's 2.5 - 2.9 ms); with the counts, a first
+epoch took 0.97 x the time, and with the buckets 0.98 - 0.99 x that again
+(1 vs 5; 0.98 on 4 vs 9; both versions in one process, 20 - 40 fits each in
+turn).  Wide data, whose buckets would not stay in the cache, is transposed
+after the forward pass (:data:`BUCKET_SLOTS`).
 
 The loops are about at the cache's pace: with ``W`` small enough for the
 first-level cache (8 distinct rows) the forward product took 0.28 ms against
@@ -77,33 +82,59 @@ def csr_if_mostly_zeros(X):
     return sparse.csr_array((data, indices, indptr), shape=X.shape)
 
 
+# The forward product sorts a batch's values into a bucket per column when
+# the buckets, one slot per column and batch row, hold at most this many
+# slots (MNIST, batches of 128: 100,352, 0.8 MB in float32).  Wider data
+# (text, many one-hot levels) would write to too many buckets at once for
+# the cache; it is transposed after the forward pass instead.
+BUCKET_SLOTS = 2**20
+
+
+def transpose_buckets(n_features, batch_size, dtype):
+    """The arrays of :meth:`SparseRows.times`'s buckets (rows, values) for
+    batches of up to ``batch_size`` rows of ``n_features`` columns, or None
+    when they would exceed :data:`BUCKET_SLOTS`."""
+    slots = n_features * batch_size
+    if slots > BUCKET_SLOTS:
+        return None
+    return np.empty(slots, np.int32), np.empty(slots, dtype)
+
+
 class SparseRows:
     """The rows ``rows`` of a CSR matrix: a batch of a sparse ``X`` in
     training, which the products read in place (no batch is gathered).  The
     first weights get a gradient for ``columns`` (None: all).
 
     The forward product (:meth:`times`) counts the values of each column on
-    the way, and the gradient's columns and transposition start from those
-    counts, not from another pass over the batch's values: the forward pass
-    is the first to read them, and takes their misses in the cache.
+    the way and, given ``buckets`` (see :func:`transpose_buckets`), also
+    sorts them by column: bucket ``j`` holds the batch rows with a value in
+    column ``j`` and the values, which is the transposed batch that the
+    gradient's product reads.  Without buckets (or for a subset of the
+    rows) the gradient transposes the batch from the counts.
     """
 
-    def __init__(self, matrix, rows, columns=None, column_counts=None):
+    def __init__(self, matrix, rows, columns=None, buckets=None):
         self.matrix, self.rows, self.columns = matrix, rows, columns
-        self.column_counts = column_counts
+        self.buckets = buckets
+        self.column_counts = None
+        self.bucketed = False  # whether the buckets hold these rows' values
         self.shape = (len(rows), matrix.shape[1])
         self.dtype = matrix.dtype
 
     def __getitem__(self, keep):
-        # Other rows: the counts are of these.
+        # Other rows: neither the counts nor the buckets are of these.
         return SparseRows(self.matrix, self.rows[keep], self.columns)
 
     def times(self, B, out):
-        """``X @ B`` into ``out``, counting the values of each column."""
-        self.column_counts = np.zeros(self.shape[1], np.int64)
+        """``X @ B`` into ``out``, counting (and with buckets, sorting) the
+        values of each column."""
         X = self.matrix
-        _kernels().rows_times(X.indptr, X.indices, X.data, self.rows, B, out,
-                              self.column_counts)
+        self.column_counts = np.zeros(self.shape[1], np.int64)
+        picked, values = _NO_BUCKETS if self.buckets is None else self.buckets
+        _kernels().rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data,
+                              self.rows, B, out, self.column_counts, picked,
+                              values, len(self.rows))
+        self.bucketed = self.buckets is not None
         return out
 
     def _counts(self):
@@ -118,22 +149,35 @@ class SparseRows:
         return np.flatnonzero(self._counts())
 
     def with_gradient_columns(self, columns):
-        return SparseRows(self.matrix, self.rows, columns, self.column_counts)
+        rows = SparseRows(self.matrix, self.rows, columns, self.buckets)
+        rows.column_counts, rows.bucketed = self.column_counts, self.bucketed
+        return rows
 
     def transposed_times(self, delta, out):
         """``X[:, columns].T @ delta`` into ``out``: one row per column."""
         columns = _every_row(self.shape[1]) if self.columns is None else self.columns
-        return transposed_times(self.matrix, self.rows, columns, delta, out,
-                                self._counts())
+        if not self.bucketed:
+            return transposed_times(self.matrix, self.rows, columns, delta, out,
+                                    self._counts())
+        # Bucket j starts at slot j * len(rows).
+        starts = _every_row(self.shape[1]) * len(self.rows)
+        picked, values = self.buckets
+        _kernels().rows_times(starts, starts + self.column_counts, picked, values,
+                              columns, delta, out, *_NOTHING_MORE)
+        return out
 
 
 _NO_COUNTS = np.zeros(0, np.int64)
+_NO_BUCKETS = np.zeros(0, np.int32), np.zeros(0, np.float32)
+# The loop's last arguments when it neither counts nor sorts.
+_NOTHING_MORE = (_NO_COUNTS, *_NO_BUCKETS, 0)
 
 
 def rows_times(X, rows, B, out):
     """``out[i] = X[rows[i]] @ B`` for a CSR matrix ``X`` (C-contiguous
     ``B`` and ``out``)."""
-    _kernels().rows_times(X.indptr, X.indices, X.data, rows, B, out, _NO_COUNTS)
+    _kernels().rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data, rows,
+                          B, out, *_NOTHING_MORE)
     return out
 
 
@@ -150,7 +194,8 @@ def transposed_times(X, rows, columns, delta, out, column_counts):
     values = np.empty(indptr[-1], X.dtype)
     _kernels().transpose(X.indptr, X.indices, X.data, rows, indptr, picked,
                          values)
-    _kernels().rows_times(indptr, picked, values, columns, delta, out, _NO_COUNTS)
+    _kernels().rows_times(indptr[:-1], indptr[1:], picked, values, columns, delta,
+                          out, *_NOTHING_MORE)
     return out
 
 
@@ -184,17 +229,28 @@ def _filled(X, indptr):
 # The loops.
 
 
-def _rows_times_loop(indptr, indices, data, rows, B, out, column_counts):
-    """``out[i] = sum over p in row rows[i] of data[p] * B[indices[p]]``;
-    adds each value's column to ``column_counts`` unless it is empty."""
+def _rows_times_loop(starts, stops, indices, data, rows, B, out, column_counts,
+                     picked, values, stride):
+    """``out[i] = sum over p in starts[rows[i]] .. stops[rows[i]] of data[p] *
+    B[indices[p]]``.  Unless ``column_counts`` is empty, each value's column
+    is counted in it; unless ``picked`` is empty too, the value and its row
+    ``i`` go to slot ``stride * column + count`` of ``values`` and
+    ``picked``: a bucket per column."""
     n = B.shape[1]
-    count = len(column_counts) > 0
+    count, sort = len(column_counts) > 0, len(picked) > 0
     for i in range(len(rows)):
         o = out[i]
         for c in range(n):
             o[c] = 0
-        p, stop = indptr[rows[i]], indptr[rows[i] + 1]
-        if count:
+        p, stop = starts[rows[i]], stops[rows[i]]
+        if sort:
+            for q in range(p, stop):
+                j = indices[q]
+                slot = stride * j + column_counts[j]
+                picked[slot] = i
+                values[slot] = data[q]
+                column_counts[j] += 1
+        elif count:
             for q in range(p, stop):
                 column_counts[indices[q]] += 1
         while p + 8 <= stop:

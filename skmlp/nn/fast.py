@@ -358,7 +358,12 @@ class Workspace:
         # _batch_step), reshaped to fit each batch.
         first = layer_sizes[0] * layer_sizes[1]
         self.grad_active = np.empty(first, dtype)
+        # Where the forward product sorts a sparse batch's values by column
+        # (None: too many columns; see _sparse_products.transpose_buckets).
+        self.buckets = None
         if sparse_input:
+            self.buckets = _sparse_products.transpose_buckets(
+                layer_sizes[0], batch_size, dtype)
             return
         self.X = np.empty((batch_size, layer_sizes[0]), dtype)
         self.X_active = np.empty(batch_size * layer_sizes[0], dtype)
@@ -370,7 +375,8 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
     for start in range(0, X.shape[0], batch_size):
         stop = min(start + batch_size, X.shape[0])
         if order is None:
-            yield (SparseRows(X, np.arange(start, stop)) if sparse.issparse(X)
+            yield (SparseRows(X, np.arange(start, stop), buckets=workspace.buckets)
+                   if sparse.issparse(X)
                    else X[start:stop], T[start:stop],
                    None if sample_weight is None else sample_weight[start:stop])
             continue
@@ -379,7 +385,7 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
         # buffer; the default mode='raise' gathers into a temporary first.
         # The rows of a sparse X are not gathered: its products read them.
         yield (
-            SparseRows(X, idx) if sparse.issparse(X)
+            SparseRows(X, idx, buckets=workspace.buckets) if sparse.issparse(X)
             else np.take(X, idx, axis=0, out=workspace.X[:m], mode="clip"),
             np.take(T, idx, axis=0, out=workspace.T[:m], mode="clip"),
             None if sample_weight is None
