@@ -31,8 +31,8 @@ column pass took 0.07 ms a batch and the transposition 0.11 ms with its
 count, 0.09 ms without (of a batch's 2.5 - 2.9 ms); with the counts, a first
 epoch took 0.97 x the time, and with the buckets 0.98 - 0.99 x that again
 (1 vs 5; 0.98 on 4 vs 9; both versions in one process, 20 - 40 fits each in
-turn).  Wide data, whose buckets would not stay in the cache, is transposed
-after the forward pass (:data:`BUCKET_SLOTS`).
+turn).  Wide data is transposed after the forward pass
+(:data:`BUCKET_SLOTS`).
 
 The loops are about at the cache's pace: with ``W`` small enough for the
 first-level cache (8 distinct rows) the forward product took 0.28 ms against
@@ -84,9 +84,11 @@ def csr_if_mostly_zeros(X):
 
 # The forward product sorts a batch's values into a bucket per column when
 # the buckets, one slot per column and batch row, hold at most this many
-# slots (MNIST, batches of 128: 100,352, 0.8 MB in float32).  Wider data
-# (text, many one-hot levels) would write to too many buckets at once for
-# the cache; it is transposed after the forward pass instead.
+# slots (8 MB in float32; MNIST at batches of 128: 100,352 slots, at 1000:
+# 784,000).  Wider data (text, many one-hot levels) is transposed after the
+# forward pass instead: its mostly empty buckets would cost memory, and
+# writes to more places at once than the cache holds (a cap, not measured
+# beyond MNIST and the 1000 one-hot columns of benchmarks/sparse.py).
 BUCKET_SLOTS = 2**20
 
 
