@@ -27,7 +27,8 @@ from functools import cache
 
 import numpy as np
 
-from ._fast_updates import compiler
+from ._fast_updates import compiled
+from .activations import _exp_limit
 
 _NO_WEIGHTS = np.zeros(0)
 
@@ -44,11 +45,11 @@ def relu_derivative(Y, delta):
     return delta
 
 
-def add_bias_sigmoid(Z, b, limit):
-    """``Z <- 1 / (1 + exp(-(Z + b)))`` in place, with ``Z + b`` clipped to
-    ``[-limit, limit]`` so that ``exp`` never overflows, as
-    ``activations.sigmoid``."""
-    _kernels().add_bias_sigmoid(Z, b, Z.dtype.type(limit), Z.dtype.type(1))
+def add_bias_sigmoid(Z, b):
+    """``Z <- 1 / (1 + exp(-(Z + b)))`` in place, with ``Z + b`` clipped as
+    ``activations.sigmoid`` clips so that ``exp`` never overflows."""
+    limit = Z.dtype.type(_exp_limit(Z.dtype))
+    _kernels().add_bias_sigmoid(Z, b, limit, Z.dtype.type(1))
     return Z
 
 
@@ -107,14 +108,7 @@ def _squared_error_sigmoid_loop(T, Y, weights, delta, one):
     return 0.5 * cost
 
 
-class _Kernels:
-    def __init__(self, compile_):
-        self.add_bias_relu = compile_(_add_bias_relu_loop)
-        self.relu_derivative = compile_(_relu_derivative_loop)
-        self.add_bias_sigmoid = compile_(_add_bias_sigmoid_loop)
-        self.squared_error_sigmoid = compile_(_squared_error_sigmoid_loop)
-
-
 @cache
 def _kernels():
-    return _Kernels(compiler())
+    return compiled(_add_bias_relu_loop, _relu_derivative_loop,
+                    _add_bias_sigmoid_loop, _squared_error_sigmoid_loop)

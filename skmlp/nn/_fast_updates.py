@@ -29,6 +29,7 @@ rounding only.  Without ``reassoc`` the loop runs one value at a time, at
 
 import math
 from functools import cache
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -202,16 +203,19 @@ def _step_loop(p, g, rows):
     return change
 
 
-class _Loops:
-    def __init__(self, compile_):
-        self.adam = compile_(_adam_loop)
-        self.momentum = compile_(_momentum_loop)
-        self.step = compile_(_step_loop)
-
-
 @cache
 def _loops():
-    return _Loops(compiler())
+    return compiled(_adam_loop, _momentum_loop, _step_loop)
+
+
+def compiled(*loops):
+    """``loops`` compiled by :func:`compiler`, each an attribute named after
+    it without ``_`` and ``_loop`` (``_adam_loop`` is ``.adam``)."""
+    compile_ = compiler()
+    return SimpleNamespace(**{
+        loop.__name__.removeprefix("_").removesuffix("_loop"): compile_(loop)
+        for loop in loops
+    })
 
 
 @cache

@@ -50,7 +50,7 @@ from functools import cache
 import numpy as np
 from scipy import sparse
 
-from ._fast_updates import _every_row, compiler
+from ._fast_updates import _every_row, compiled
 
 # A dense X with at most this share of nonzero values trains as CSR.  Per
 # value the loops cost about 2.5 times the BLAS, and on random values they
@@ -335,15 +335,7 @@ def _fill_csr_loop(X, bits, indptr, indices, data):
             p += x != 0
 
 
-class _Kernels:
-    def __init__(self, compile_):
-        self.rows_times = compile_(_rows_times_loop)
-        self.transpose = compile_(_transpose_loop)
-        self.count_columns = compile_(_count_columns_loop)
-        self.count_csr = compile_(_count_csr_loop)
-        self.fill_csr = compile_(_fill_csr_loop)
-
-
 @cache
 def _kernels():
-    return _Kernels(compiler())
+    return compiled(_rows_times_loop, _transpose_loop, _count_columns_loop,
+                    _count_csr_loop, _fill_csr_loop)

@@ -75,7 +75,7 @@ from ._fast_elementwise import (
 )
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
 from ._sparse_products import SparseRows
-from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS, _exp_limit
+from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 from .reference import (
     Network,
     dropout_masks,
@@ -90,8 +90,10 @@ __all__ = [
     "training_input", "SINGLE_THREAD_GEMM", "blas_thread_limit", "largest_gemm",
 ]
 
-# Compiled, see _fast_elementwise: ReLU's derivative, and the cost and output
-# delta of the defaults in one pass.
+# Compiled, see _fast_elementwise: the bias and activation of ReLU and sigmoid
+# layers in one pass, ReLU's derivative, and the cost and output delta of the
+# defaults in one pass.
+_BIAS_AND_ACTIVATIONS = {"relu": add_bias_relu, "sigmoid": add_bias_sigmoid}
 _DERIVATIVES = {**DERIVATIVES, "relu": relu_derivative}
 _COST_AND_DELTA = {("squared_error", "sigmoid"): squared_error_sigmoid}
 
@@ -134,11 +136,9 @@ def feedforward(net, coefs, intercepts, X, out=None, masks=None, unmasked=None):
 
 
 def _add_bias_and_activate(Z, b, activation):
-    # One compiled pass each, see _fast_elementwise.
-    if activation == "relu":
-        return add_bias_relu(Z, b)
-    if activation == "sigmoid":
-        return add_bias_sigmoid(Z, b, _exp_limit(Z.dtype))
+    compiled = _BIAS_AND_ACTIVATIONS.get(activation)
+    if compiled is not None:
+        return compiled(Z, b)
     Z += b
     return ACTIVATIONS[activation](Z)
 
@@ -409,10 +409,10 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
     only, but read the first weights in place.  The L2 penalty needs every
     weight, so ``alpha > 0`` always takes the full products.
     """
-    active = None
-    if isinstance(X, SparseRows):
-        pass  # its columns with values are counted by the forward product
-    elif not net.alpha and (mask := _column_mask(X)) is not None:
+    active, sparse_rows = None, isinstance(X, SparseRows)
+    # Rows of a CSR matrix get their columns with values from the forward
+    # product, which counts them.
+    if not sparse_rows and not net.alpha and (mask := _column_mask(X)) is not None:
         active = np.flatnonzero(mask)
         m, k, fan_out = X.shape[0], len(active), coefs[0].shape[1]
         X = np.take(X, active, axis=1, mode="clip",
@@ -422,7 +422,7 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
                  *coefs[1:]]
     outputs = feedforward(net, coefs, intercepts, X, out=ws.outputs, masks=masks,
                           unmasked=ws.unmasked)
-    if isinstance(X, SparseRows) and not net.alpha:
+    if sparse_rows and not net.alpha:
         active = X.columns_with_values()
         X = X.with_gradient_columns(active)
     first_grad = ws.coef_grads[0]
