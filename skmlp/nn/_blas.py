@@ -79,6 +79,11 @@ def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
     return _single_blas_thread()
 
 
+def single_thread_fits():
+    """Whether a fit in some thread is inside the one-thread limit."""
+    return _blas_users > 0
+
+
 def blas_threads():
     """The most threads of the loaded BLAS libraries (1 inside a one-thread limit)."""
     return max((lib.num_threads for lib in _blas_controller().lib_controllers

@@ -52,7 +52,8 @@ def gradient_scale(solver, eta):
     return -eta if solver == "sgd" else 1.0
 
 
-def apply_updates(solver, state, params, grads, eta, momentum, rows=None):
+def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
+                  helper=None):
     """Update ``params`` in place from ``grads``.
 
     ``grads`` come from :func:`backprop` with ``scale=gradient_scale(solver,
@@ -63,6 +64,9 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None):
 
     Returns the squared L2 norm of each parameter's change, which the caller
     turns into the notebook's weight-change curve without copying weights.
+    ``params`` are a network's weights then biases; with a ``helper``
+    (``_overlap``) the layers but the first are updated on its thread, after
+    the tasks already given to it, while this thread updates the first.
 
     - 'sgd' with ``momentum == 0`` is the notebook's ``W <- W - eta * dC/dW``;
       with momentum, ``v <- momentum * v - eta * dC/dW; W <- W + v``.
@@ -98,8 +102,19 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None):
     # while the cache still holds their last rows (a default epoch on 1 vs
     # 5 took 0.94 - 0.99 x the time of the first-to-last order, three runs).
     changes = [None] * len(params)
-    for k in reversed(range(len(params))):
-        changes[k] = update(k)
+
+    def update_all(ks):
+        for k in ks:
+            changes[k] = update(k)
+
+    order = list(reversed(range(len(params))))
+    if helper is None:
+        update_all(order)
+        return changes
+    first = (0, len(params) // 2)
+    helper.submit(update_all, [k for k in order if k not in first])
+    update_all([k for k in order if k in first])
+    helper.finish()
     return changes
 
 

@@ -45,6 +45,9 @@ Each shortcut below was measured, and is explained where it sits:
   ``vecdot`` per row, not one dot that the BLAS splits among threads.
 - **BLAS threads** (:func:`blas_thread_limit`): small batches train on one
   BLAS thread.
+- **A helper thread** (``_overlap``): beside such a batch, a second core
+  computes the weight gradients and updates of the large layers above the
+  first while this thread computes the deltas and the first layer's.
 - **Sparse input** (:func:`training_input`, :class:`SparseRows`): a dense
   ``X`` that is mostly zeros (digit images: 15-25 % ink) trains as CSR, and
   ``X`` may be given as a scipy CSR matrix or array (one-hot encoded
@@ -60,12 +63,13 @@ the others change nothing or the rounding only.
 """
 
 import math
+from contextlib import nullcontext
 from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
 
-from . import _blas, _sparse_products
+from . import _overlap, _sparse_products
 from ._blas import SINGLE_THREAD_GEMM, blas_thread_limit, largest_gemm
 from ._fast_elementwise import (
     add_bias_relu,
@@ -74,7 +78,7 @@ from ._fast_elementwise import (
     squared_error_sigmoid,
 )
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
-from ._sparse_products import SparseRows
+from ._sparse_products import SparseRows, training_input
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 from .reference import (
     Network,
@@ -214,7 +218,7 @@ def _times_transpose(delta, W, out):
 
 
 def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None,
-             first_grad=None):
+             first_grad=None, helper=None):
     """Gradients of the batch cost, written into ``ws.coef_grads`` and
     ``ws.intercept_grads``, each multiplied by ``scale``.
 
@@ -231,7 +235,9 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
     copies in ``ws.unmasked``): a masked layer's derivative is ``M * A'``.
     ``first_grad``, when given, gets the first weights' gradient instead of
     ``ws.coef_grads[0]`` (the rows of a batch's inked columns, see
-    :func:`_batch_step`).
+    :func:`_batch_step`).  A ``helper`` (``_overlap``) computes the larger
+    weight gradients above the first layer on its thread: they are written
+    once ``helper.finish()`` returns.
     """
     n, alpha = X.shape[0], float(net.alpha)
     grads = [ws.coef_grads[0] if first_grad is None else first_grad,
@@ -263,14 +269,8 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
         activations = [Y[keep] for Y in activations]
         masks = [None if M is None else M[keep] for M in masks]
     for layer in range(len(coefs) - 1, -1, -1):
-        Y_prev = inputs[layer]
-        if isinstance(Y_prev, SparseRows):
-            Y_prev.transposed_times(delta, grads[layer])
-        else:
-            _matmul_into(Y_prev.T, delta, grads[layer])
-        np.add.reduce(delta, axis=0, out=ws.intercept_grads[layer])
-        if alpha:
-            grads[layer] += (scale * alpha) * coefs[layer]
+        _gradient(helper, layer, inputs[layer], delta, grads[layer],
+                  ws.intercept_grads[layer], scale * alpha, coefs[layer])
         if layer > 0:
             previous = _times_transpose(
                 delta, coefs[layer], ws.deltas[layer - 1][:len(delta)]
@@ -281,6 +281,23 @@ def backprop(net, coefs, outputs, X, T, sample_weight, ws, scale=1.0, masks=None
     if alpha:
         cost += 0.5 * alpha * sum(squared_norm(W) for W in coefs)
     return cost
+
+
+def _gradient(helper, layer, Y_prev, delta, grad, intercept_grad, penalty, W):
+    """A layer's ``Y_prev.T @ delta + penalty * W`` into ``grad`` and its bias
+    gradient into ``intercept_grad``: with a ``helper``, a large one above the
+    first layer on the helper's thread."""
+    if (helper is not None and layer > 0
+            and len(delta) * W.size >= _overlap.HELPER_GEMM):
+        return helper.submit(_gradient, None, layer, Y_prev, delta, grad,
+                             intercept_grad, penalty, W)
+    if isinstance(Y_prev, SparseRows):
+        Y_prev.transposed_times(delta, grad)
+    else:
+        _matmul_into(Y_prev.T, delta, grad)
+    np.add.reduce(delta, axis=0, out=intercept_grad)
+    if penalty:
+        grad += penalty * W
 
 
 # Below this share of rows with an error, backpropagate those rows only.
@@ -304,28 +321,6 @@ def _rows_with_error(delta):
     if np.count_nonzero(nonzero) > _SPARSE_ROWS * len(delta):
         return None
     return np.flatnonzero(nonzero)
-
-
-# --------------------------------------------------------------------------
-# Input
-
-
-def training_input(X, layer_sizes, batch_size):
-    """``X`` as the fast engine trains on it, to make once per fit.
-
-    A dense ``X`` that is mostly zeros (digit images) becomes CSR, whose
-    compiled first-layer products visit its values only (see
-    ``_sparse_products.csr_if_mostly_zeros``), when those products would run on
-    one BLAS thread anyway: a small batch, or a BLAS set to one thread.  A
-    large batch shares its products among the BLAS's threads, which do them
-    faster: the notebook's batches of 1000 on two threads took 0.78 x
-    ``MLPClassifier``'s time as CSR and 0.72 x through the BLAS.
-    """
-    first_layer = layer_sizes[:2]
-    if (largest_gemm(first_layer, batch_size, X.dtype) >= _blas.SINGLE_THREAD_GEMM
-            and _blas.blas_threads() > 1):
-        return X
-    return _sparse_products.csr_if_mostly_zeros(X)
 
 
 # --------------------------------------------------------------------------
@@ -395,7 +390,7 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
 
 
 def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
-                masks=None):
+                masks=None, helper=None):
     """Feedforward and backpropagation of one batch.
 
     Returns ``(cost, first_grad, rows)``.  With blank input columns, the
@@ -431,7 +426,7 @@ def _batch_step(net, coefs, intercepts, X, T, sample_weight, ws, scale=1.0,
         k, fan_out = len(active), coefs[0].shape[1]
         first_grad = ws.grad_active[:k * fan_out].reshape(k, fan_out)
     cost = backprop(net, coefs, outputs, X, T, sample_weight, ws, scale, masks,
-                    first_grad=first_grad)
+                    first_grad=first_grad, helper=helper)
     return cost, first_grad, active
 
 
@@ -471,19 +466,23 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     total_cost = total_change = 0.0
     n_batches = 0
     scale = gradient_scale(solver, eta)
-    with blas_thread_limit(layer_sizes, min(batch_size, X.shape[0]), X.dtype):
+    batch = min(batch_size, X.shape[0])
+    # Before the one-thread limit, whose setting is not the user's.
+    helper = _overlap.helper_for(net.layer_sizes, batch, X.dtype,
+                                 sparse.issparse(X))
+    with helper or nullcontext(), blas_thread_limit(layer_sizes, batch, X.dtype):
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
             masks = None if dropout is None else dropout_masks(
                 rng, dropout, Xb.shape[0], net.layer_sizes, Xb.dtype)
             cost, grads[0], rows = _batch_step(net, coefs, intercepts, Xb, Tb,
-                                               swb, workspace, scale, masks)
+                                               swb, workspace, scale, masks, helper)
             n_batches += 1
             total_cost += cost
             if not math.isfinite(cost):
                 break
             changes = apply_updates(solver, state, params, grads, eta, momentum,
-                                    rows)
+                                    rows, helper)
             total_change += sum(
                 math.sqrt(changes[i] + changes[n_layers + i]) for i in range(n_layers)
             )

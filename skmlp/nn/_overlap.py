@@ -1,0 +1,176 @@
+"""The fast engine's second core: a helper thread for small batches.
+
+Part of :mod:`skmlp.nn.fast`, kept apart for its length.  A small batch
+trains on one BLAS thread (``_blas``: a product split among threads waits
+for the slowest, and on a busy machine for a core), so during a default fit
+a second core idles.  Backpropagation has work that needs no order between
+its parts, though:
+
+- a layer's weight gradient ``Y[l-1].T @ delta[l]`` and the delta below it,
+  ``delta[l] @ W[l].T``, only read the same ``delta[l]`` (and ``W[l]``, which
+  nothing changes until the update);
+- once backpropagation is done, the update of the layers above the first
+  needs nothing of the first's.
+
+So with a :class:`Helper` the fit's own thread computes the deltas, the
+first layer's gradient and its update, while the helper thread computes the
+gradients of the larger layers above (:func:`fast.backprop`) and then their
+updates (``apply_updates``).  Both run compiled loops and BLAS calls that
+release the GIL.  On the 2-core machine of the docs (float32, default fits
+of 784-500-250-1 with the helper and inside ``threadpool_limits(1)`` in
+turn): first epochs 0.86 - 0.88 x the time on 1 vs 5, 0.88 on 4 vs 9;
+whole 3-epoch fits 0.84 - 1.02 x (``benchmarks/helper_thread.py``: the
+helper's thread is often slow to wake on that virtual machine).  Splitting
+the first layer's gradient or update between the threads too made epochs
+slower (1.02 - 1.13 x): the next batch's first product then reads weights
+from the other core's cache.
+
+**No stalls.**  A task the helper has not started by the time the fit needs
+its result is taken back (``Future.cancel``) and run on the fit's thread: a
+helper that waits for a core, on a busy machine, costs a few submissions,
+not a scheduling delay.  Only a task the helper is running is waited for.
+Whoever runs a task runs the same operations on the same arrays, so the
+results are the same bit for bit with and without the helper (tested).
+
+**When.**  Only where the BLAS would run the batch on one thread anyway,
+with a core to spare: not inside a one-thread limit (a
+``threadpoolctl.threadpool_limits(1)`` around the fit, the workers of
+``skmlp pairs`` and of ``joblib``'s process pools), not beside another fit
+in another thread, and not while every other core is running something
+(Linux's count of running threads, read once an epoch; see
+:func:`helper_for`).  The BLAS thread limit is the user's switch:
+``threadpool_limits(1)`` makes a fit use one core.
+"""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
+from . import _blas
+
+# A layer above the first whose gradient takes at least this many
+# multiply-adds per batch is worth a task for the helper: a submission costs
+# a few microseconds, a product of 2**20 multiply-adds about 20 on one core
+# (a bound set by that count; the layers measured had 2**24 and more).
+HELPER_GEMM = 2**20
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _running():
+    """The threads running or ready to run on the machine now, this one
+    included (Linux's /proc/loadavg), or 1 where that is not known."""
+    try:
+        with open("/proc/loadavg") as loadavg:
+            return int(loadavg.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1
+
+
+def helper_for(layer_sizes, batch_size, dtype, sparse_input=False):
+    """A :class:`Helper` for a fit of ``layer_sizes`` in batches of
+    ``batch_size`` rows, or None when it would not pay.  With
+    ``sparse_input`` the first layer's products are compiled loops, not the
+    BLAS's.
+
+    To call before entering :func:`_blas.blas_thread_limit`, whose one-thread
+    limit it must not mistake for the user's.
+    """
+    blas_layers = layer_sizes[1:] if sparse_input else layer_sizes
+    single = (_blas.largest_gemm(blas_layers, batch_size, dtype)
+              < _blas.SINGLE_THREAD_GEMM)
+    upper = max((batch_size * fan_in * fan_out
+                 for fan_in, fan_out in pairwise(layer_sizes[1:])), default=0)
+    if (single and upper >= HELPER_GEMM and _blas.blas_threads() > 1
+            and not _blas.single_thread_fits() and _cores() > _running()):
+        return Helper()
+    return None
+
+
+# The helper is given up for the rest of an epoch when, over a window of
+# this many batches, the fit waited for it more than this share of the time
+# (more than it can save: it takes about a sixth of a default batch's work),
+# or it left more than half of its tasks to the fit.  A single scheduling
+# delay of the helper's thread, a few milliseconds, made 13 - 15 % of a
+# window on the quiet machine of the docs (most windows: 0.1 - 5 %), and is
+# not enough.
+WINDOW, LATE = 16, 0.25
+
+
+class Helper:
+    """A thread that runs a batch's tasks beside the fit's own thread.
+
+    :meth:`submit` queues a task; :meth:`finish`, once a batch, returns once
+    every queued task has run, running those the helper has not started on
+    the calling thread.  Tasks run in the order they were submitted, on
+    either thread.  A helper that keeps the fit waiting is given up: its
+    tasks then run as they are submitted.  Use as a context manager: the
+    thread ends with the ``with`` block.
+    """
+
+    def __init__(self):
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="skmlp-helper")
+        self._tasks = []
+        self.given_up = False
+        self.submitted = self.taken_back = 0  # over the helper's life
+        self._window = [0, 0.0, 0, 0, time.perf_counter()]
+
+    def submit(self, task, *args):
+        if not self.given_up:
+            try:
+                future = self._executor.submit(task, *args)
+            except RuntimeError:  # no new threads: the interpreter is exiting
+                self.given_up = True
+            else:
+                self._tasks.append((future, task, args))
+                self.submitted += 1
+                return
+        task(*args)
+
+    def finish(self):
+        tasks, self._tasks = self._tasks, []
+        # From the last: once a task has started, every one before it has
+        # too (one thread, in order); those after it run here, in order.
+        # Taking back the first alone would let the helper start the second
+        # while the first runs here.
+        taken = []
+        for future, task, args in reversed(tasks):
+            if not future.cancel():
+                break
+            taken.append((task, args))
+        start = time.perf_counter()
+        for future, _, _ in tasks[:len(tasks) - len(taken)]:
+            future.result()  # raises what the task raised
+        waited = time.perf_counter() - start
+        self.taken_back += len(taken)
+        for task, args in reversed(taken):
+            task(*args)
+        self._judge(waited, len(tasks), len(taken))
+
+    def _judge(self, waited, submitted, taken_back):
+        window = self._window
+        window[0] += 1
+        window[1] += waited
+        window[2] += submitted
+        window[3] += taken_back
+        if window[0] < WINDOW:
+            return
+        batches, waited, submitted, taken_back, start = window
+        now = time.perf_counter()
+        if waited > LATE * (now - start) or 2 * taken_back > submitted:
+            self.given_up = True
+            self._executor.shutdown(wait=False)
+        self._window = [0, 0.0, 0, 0, now]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._tasks = []
+        self._executor.shutdown(wait=True, cancel_futures=True)
