@@ -16,7 +16,9 @@ the time to accuracy (training time only, evaluation excluded):
 The targets are 99.5 % on 1 vs 5 and 99.0 % on 4 vs 9.  Before the first
 pair, each implementation trains once on 256 of its images, untimed: the
 costs a process pays once (numba loading skmlp's compiled updates, PyTorch's
-start-up) are left out, as imports are.  With ``repeats`` the
+start-up) are left out, as imports are.  Each turn starts after a pause
+(:data:`SETTLE`), so that one implementation's BLAS threads, still spinning,
+do not slow the next.  With ``repeats`` the
 implementations take turns, round after round, as in ``skmlp bench``: the
 seconds are the median over the rounds, and each ratio to scikit-learn the
 median of the ratios within a round.
@@ -224,7 +226,14 @@ def _over_rounds(name, rounds):
     return row
 
 
+# Seconds to pause before each implementation's turn: OpenBLAS's threads
+# spin for about 0.1 s after their last product (scikit-learn's fit, a
+# prediction), on the cores the next one would use.
+SETTLE = 0.25
+
+
 def _to_target(name, X, y, X_test, y_test, digits, target, config):
+    time.sleep(SETTLE)
     elapsed, seconds_curve, accuracy_curve = 0.0, [], []
     reached = None
     for seconds, predict in EPOCHS[name](X, y, config):
