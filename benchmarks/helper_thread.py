@@ -7,7 +7,7 @@ alike, and prints the median fit times, the ratio of the medians and the
 median of the paired ratios.  ``--busy N`` runs N busy loops in other
 processes meanwhile: a loaded machine, where the helper waits for a core.
 
-    python benchmarks/helper_thread.py [--repeats 7] [--epochs 3] [--busy 1]
+    python benchmarks/helper_thread.py [--repeats 15] [--epochs 1] [--busy 1]
 """
 
 import argparse
@@ -38,8 +38,8 @@ def _fit_seconds(X, y, epochs, hidden_layers, threads):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--busy", type=int, default=0,
                         help="busy loops in other processes while timing")
     parser.add_argument("--sample", action="store_true",

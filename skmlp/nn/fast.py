@@ -467,10 +467,11 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     n_batches = 0
     scale = gradient_scale(solver, eta)
     batch = min(batch_size, X.shape[0])
-    # Before the one-thread limit, whose setting is not the user's.
+    # Before the one-thread limit, whose setting is not the user's; the
+    # helper's last task ends inside it.
     helper = _overlap.helper_for(net.layer_sizes, batch, X.dtype,
                                  sparse.issparse(X))
-    with helper or nullcontext(), blas_thread_limit(layer_sizes, batch, X.dtype):
+    with blas_thread_limit(layer_sizes, batch, X.dtype), helper or nullcontext():
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
             masks = None if dropout is None else dropout_masks(
