@@ -3,7 +3,9 @@ bit for bit with and without it, whichever thread runs each task; tasks in
 order; errors surfaced; given up when it keeps the fit waiting; used only
 where it can pay."""
 
+import sys
 import threading
+import time
 from concurrent.futures import Future
 
 import numpy as np
@@ -34,7 +36,7 @@ def data():
 def two_cores(monkeypatch):
     """A machine with two cores whose BLAS may use both."""
     monkeypatch.setattr(_overlap, "_cores", lambda: 2)
-    monkeypatch.setattr(_overlap, "_running", lambda: 1)
+    monkeypatch.setattr(_overlap, "_others_busy", lambda cores: False)
     monkeypatch.setattr(_blas, "blas_threads", lambda: 2)
 
 
@@ -92,8 +94,28 @@ def test_the_helper_changes_no_bit(data, two_cores, helpers, monkeypatch, params
     _assert_same_weights(with_helper, alone)
 
 
-def test_the_running_threads_count_this_one():
-    assert _overlap._running() >= 1
+def test_busy_cores_are_told_from_the_cpu_time_of_other_processes(monkeypatch):
+    # (wall clock, the machine's busy CPU seconds, this process's)
+    readings = iter([(0.0, 100.0, 10.0), (1.0, 101.9, 11.0),  # others: 0.9 s
+                     (2.0, 103.2, 12.0),  # others 0.3 s of 1 s
+                     (2.01, 103.2, 12.0)])  # too short to tell
+    monkeypatch.setattr(_overlap, "_cpu_reading", lambda: next(readings))
+    monkeypatch.setattr(_overlap, "_last_reading", None)
+    assert not _overlap._others_busy(2), "the first call knows nothing yet"
+    assert _overlap._others_busy(2)
+    assert not _overlap._others_busy(2)
+    assert not _overlap._others_busy(2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/stat")
+def test_the_cpu_reading_counts_this_process_s_time():
+    start = _overlap._cpu_reading()
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    end = _overlap._cpu_reading()
+    assert end[2] - start[2] >= 0.04
+    assert end[1] - start[1] >= 0.03  # the machine's busy time includes it
 
 
 def test_a_one_thread_limit_is_one_blas_thread():
@@ -236,8 +258,8 @@ def test_the_thread_ends_with_the_epoch(data, two_cores, helpers):
 def test_a_helper_only_where_it_can_pay(monkeypatch, case, expected):
     sizes, batch = [784, 500, 250, 1], 128
     monkeypatch.setattr(_overlap, "_cores", lambda: 1 if case == "one core" else 2)
-    monkeypatch.setattr(_overlap, "_running",
-                        lambda: 2 if case == "the other core busy" else 1)
+    monkeypatch.setattr(_overlap, "_others_busy",
+                        lambda cores: case == "the other core busy")
     monkeypatch.setattr(_blas, "blas_threads",
                         lambda: 1 if case == "one BLAS thread" else 2)
     monkeypatch.setattr(_blas, "single_thread_fits",

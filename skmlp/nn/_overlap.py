@@ -36,10 +36,10 @@ results are the same bit for bit with and without the helper (tested).
 with a core to spare: not inside a one-thread limit (a
 ``threadpoolctl.threadpool_limits(1)`` around the fit, the workers of
 ``skmlp pairs`` and of ``joblib``'s process pools), not beside another fit
-in another thread, and not while every other core is running something
-(Linux's count of running threads, read once an epoch; see
-:func:`helper_for`).  The BLAS thread limit is the user's switch:
-``threadpool_limits(1)`` makes a fit use one core.
+in another thread, and not while other processes keep the other cores
+busy (Linux's CPU times since the last epoch; see :func:`helper_for`).  The
+BLAS thread limit is the user's switch: ``threadpool_limits(1)`` makes a fit
+use one core.
 """
 
 import os
@@ -63,14 +63,37 @@ def _cores():
         return os.cpu_count() or 1
 
 
-def _running():
-    """The threads running or ready to run on the machine now, this one
-    included (Linux's /proc/loadavg), or 1 where that is not known."""
+# The state of :func:`_others_busy` since its last call: (wall clock, the
+# machine's busy CPU seconds, this process's CPU seconds).
+_last_reading = None
+
+
+def _cpu_reading():
+    """(wall clock, the machine's busy CPU seconds from Linux's /proc/stat,
+    this process's CPU seconds), or None where /proc/stat is not."""
     try:
-        with open("/proc/loadavg") as loadavg:
-            return int(loadavg.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return 1
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    # (steal is time the virtual machine's host took the core away).
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7)) / os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return time.monotonic(), busy, own.user + own.system
+
+
+def _others_busy(cores):
+    """Whether other processes kept the machine's other cores more than
+    half busy since the last call (the last epoch), on Linux.  The first
+    call knows nothing yet: not busy."""
+    global _last_reading
+    reading, last = _cpu_reading(), _last_reading
+    _last_reading = reading
+    if reading is None or last is None or reading[0] - last[0] < 0.05:
+        return False
+    others = (reading[1] - last[1]) - (reading[2] - last[2])
+    return others > (cores - 1.5) * (reading[0] - last[0])
 
 
 def helper_for(layer_sizes, batch_size, dtype, sparse_input=False):
@@ -87,8 +110,9 @@ def helper_for(layer_sizes, batch_size, dtype, sparse_input=False):
               < _blas.SINGLE_THREAD_GEMM)
     upper = max((batch_size * fan_in * fan_out
                  for fan_in, fan_out in pairwise(layer_sizes[1:])), default=0)
-    if (single and upper >= HELPER_GEMM and _blas.blas_threads() > 1
-            and not _blas.single_thread_fits() and _cores() > _running()):
+    cores = _cores()
+    if (single and upper >= HELPER_GEMM and cores > 1 and _blas.blas_threads() > 1
+            and not _blas.single_thread_fits() and not _others_busy(cores)):
         return Helper()
     return None
 
