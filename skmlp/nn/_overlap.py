@@ -20,9 +20,9 @@ release the GIL.  On the 2-core machine of the docs (float32, default fits
 of 784-500-250-1 with the helper and inside ``threadpool_limits(1)`` in
 turn, ``benchmarks/helper_thread.py``): 0.86 - 1.07 x the time on 1 vs 5
 (median 0.96 of six runs), 0.92 - 0.97 on 4 vs 9, 0.84 - 0.90 with 800-400
-units; the helper's thread is often slow to wake on that virtual machine.  Splitting
-the first layer's gradient or update between the threads too made epochs
-slower (1.02 - 1.13 x): the next batch's first product then reads weights
+units; the helper's thread is often slow to wake on that virtual machine.
+Splitting the first layer's gradient or update between the threads too did
+not pay (0.98 - 1.17 x): the next batch's first product then reads weights
 from the other core's cache.
 
 **No stalls.**  A task the helper has not started by the time the fit needs
