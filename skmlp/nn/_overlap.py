@@ -84,9 +84,10 @@ def _cpu_reading():
 
 
 def _others_busy(cores):
-    """Whether other processes kept the machine's other cores more than
-    half busy since the last call (the last epoch), on Linux.  The first
-    call knows nothing yet: not busy."""
+    """Whether other processes left less than half a core idle besides
+    this process's since the last call (the last epoch), on Linux: on two
+    cores, whether they used more than half of the other.  The first call
+    knows nothing yet: not busy."""
     global _last_reading
     reading, last = _cpu_reading(), _last_reading
     _last_reading = reading
