@@ -36,7 +36,9 @@ def _fit_seconds(X, y, epochs, hidden_layers, threads):
         return time.perf_counter() - start
 
 
-def main():
+def main(argv=None):
+    """Print the table; return its rows (pair, hidden, seconds with and without
+    the helper, their paired ratio, tasks submitted and taken back)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=1)
@@ -44,7 +46,7 @@ def main():
                         help="busy loops in other processes while timing")
     parser.add_argument("--sample", action="store_true",
                         help="MNIST sample shipped with skmlp instead of MNIST")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     source = "sample" if args.sample else "mnist"
     cases = [((1, 5), (500, 250)), ((4, 9), (500, 250)), ((1, 5), (800, 400))]
     helpers, made = [], _overlap.Helper.__init__
@@ -58,6 +60,7 @@ def main():
             for _ in range(args.busy)]
     for process in busy:
         process.start()
+    rows = []
     try:
         print(summary())
         print(f"busy loops: {args.busy}")
@@ -80,10 +83,15 @@ def main():
             print(f"{digits[0]}-{digits[1]:<3} {str(hidden):<11} {with_helper:>9.3f} "
                   f"{alone:>8.3f} {with_helper / alone:>6.2f} {paired:>7.2f}  "
                   f"{taken}/{submitted}, {given_up} of {len(helpers)} epochs")
+            rows.append({"digits": digits, "hidden": hidden, "helper": with_helper,
+                         "alone": alone, "paired": paired, "submitted": submitted,
+                         "taken_back": taken})
         print(f"load average {load_average()}")
     finally:
+        _overlap.Helper.__init__ = made
         for process in busy:
             process.terminate()
+    return rows
 
 
 if __name__ == "__main__":
