@@ -24,6 +24,7 @@ their arrays are read-only, so a test that modifies them fails instead of
 changing the data of the tests after it.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -95,6 +96,16 @@ def mnist(request):
     """The full MNIST when present, else the shipped sample; read-only."""
     name = "mnist_sample" if FULL_MNIST_PATH is None else "mnist_full"
     return request.getfixturevalue(name)
+
+
+def load_benchmark(name):
+    """``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a
+    package).  Test modules import it by name."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def small_classifier(**params):

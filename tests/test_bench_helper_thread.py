@@ -1,21 +1,14 @@
 """benchmarks/helper_thread.py in one round on the MNIST sample."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import load_benchmark
 
 from skmlp.nn import _blas, _overlap
-
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "helper_thread.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("helper_thread", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("helper_thread")
 
 
 def test_one_round_times_both_and_counts_the_helper_s_tasks(bench, monkeypatch,

@@ -1,22 +1,16 @@
 """benchmarks/ten_digits.py in its quick mode, on the MNIST sample."""
 
 import argparse
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "ten_digits.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("ten_digits", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("ten_digits")
 
 
 def test_quick_run_records_every_fit_and_summarizes_them(bench, tmp_path, capsys):

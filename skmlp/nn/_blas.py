@@ -64,6 +64,11 @@ def _single_blas_thread():
                 limiter.restore_original_limits()
 
 
+def small_products(layer_sizes, batch_size, dtype=np.float32):
+    """Whether a batch's products are small enough for one BLAS thread."""
+    return largest_gemm(layer_sizes, batch_size, dtype) < SINGLE_THREAD_GEMM
+
+
 def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
     """Context to train in: one BLAS thread when a batch's products are small.
 
@@ -74,7 +79,7 @@ def blas_thread_limit(layer_sizes, batch_size, dtype=np.float32):
     split a sum among threads.  Safe to enter from several threads at once:
     the setting of before the first is back after the last.
     """
-    if largest_gemm(layer_sizes, batch_size, dtype) >= SINGLE_THREAD_GEMM:
+    if not small_products(layer_sizes, batch_size, dtype):
         return nullcontext()
     return _single_blas_thread()
 

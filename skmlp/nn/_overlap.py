@@ -107,8 +107,7 @@ def helper_for(layer_sizes, batch_size, dtype, sparse_input=False):
     limit it must not mistake for the user's.
     """
     blas_layers = layer_sizes[1:] if sparse_input else layer_sizes
-    single = (_blas.largest_gemm(blas_layers, batch_size, dtype)
-              < _blas.SINGLE_THREAD_GEMM)
+    single = _blas.small_products(blas_layers, batch_size, dtype)
     upper = max((batch_size * fan_in * fan_out
                  for fan_in, fan_out in pairwise(layer_sizes[1:])), default=0)
     cores = _cores()
@@ -144,7 +143,11 @@ class Helper:
         self._tasks = []
         self.given_up = False
         self.submitted = self.taken_back = 0  # over the helper's life
-        self._window = [0, 0.0, 0, 0, time.perf_counter()]
+        self._new_window(time.perf_counter())
+
+    def _new_window(self, start):
+        self._window_start, self._window_batches = start, 0
+        self._window_waited, self._window_submitted, self._window_taken = 0.0, 0, 0
 
     def submit(self, task, *args):
         if not self.given_up:
@@ -179,19 +182,18 @@ class Helper:
         self._judge(waited, len(tasks), len(taken))
 
     def _judge(self, waited, submitted, taken_back):
-        window = self._window
-        window[0] += 1
-        window[1] += waited
-        window[2] += submitted
-        window[3] += taken_back
-        if window[0] < WINDOW:
+        self._window_batches += 1
+        self._window_waited += waited
+        self._window_submitted += submitted
+        self._window_taken += taken_back
+        if self._window_batches < WINDOW:
             return
-        batches, waited, submitted, taken_back, start = window
         now = time.perf_counter()
-        if waited > LATE * (now - start) or 2 * taken_back > submitted:
+        if (self._window_waited > LATE * (now - self._window_start)
+                or 2 * self._window_taken > self._window_submitted):
             self.given_up = True
             self._executor.shutdown(wait=False)
-        self._window = [0, 0.0, 0, 0, now]
+        self._new_window(now)
 
     def __enter__(self):
         return self
