@@ -58,16 +58,17 @@ def _fit(engine, X, y, sample_weight, **params):
 def _shortcuts_taken(monkeypatch):
     """Record whether the fast engine's training left out blank columns / rows
     (prediction leaves out blank columns whatever the penalty), and whether
-    it trained on rows of a CSR matrix."""
-    taken = {"columns": [], "rows": [], "sparse": []}
+    it trained on rows of a CSR matrix, and with dense columns (a SplitCSR)."""
+    taken = {"columns": [], "rows": [], "sparse": [], "split": []}
     column_mask, rows_with_error = fast._column_mask, fast._rows_with_error
     batch_step, training = fast._batch_step, []
     times = _sparse_products.SparseRows.times
 
-    def sparse_rows(*args, **kwargs):
+    def sparse_rows(self, *args, **kwargs):
         if training:
             taken["sparse"].append(True)
-        return times(*args, **kwargs)
+            taken["split"].append(self.dense is not None)
+        return times(self, *args, **kwargs)
 
     def step(*args, **kwargs):
         training.append(True)
@@ -127,6 +128,8 @@ def test_the_engines_give_the_same_probabilities(monkeypatch, solver, momentum, 
     # not; blank columns on the others without a penalty (which needs every
     # weight); rows of zero weight always.
     assert any(taken["sparse"]) == (container != "dense-blas")
+    # Images converted to CSR keep their inked centre dense.
+    assert any(taken["split"]) == (container == "dense")
     assert any(taken["columns"]) == (container == "dense-blas" and not alpha)
     assert any(taken["rows"])
 

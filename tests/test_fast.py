@@ -587,9 +587,11 @@ def test_fast_epochs_give_the_reference_weights(monkeypatch, solver, momentum,
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("solver, momentum", [("adam", 0.0), ("sgd", 0.0),
                                               ("sgd", 0.9)])
+@pytest.mark.parametrize("rows", [[0, 3, 4, 8], [4, 0, 8, 3]],
+                         ids=["increasing", "any-order"])
 def test_an_update_of_listed_rows_is_that_of_a_zero_filled_gradient(solver,
                                                                     momentum,
-                                                                    dtype):
+                                                                    dtype, rows):
     # The blank input columns of a batch: the gradient of the first weights
     # holds its other rows only, and the update treats the rest as zero.
     rng = np.random.default_rng(5)
@@ -600,7 +602,7 @@ def test_an_update_of_listed_rows_is_that_of_a_zero_filled_gradient(solver,
             a[...] = rng.normal(size=a.shape)
             if key == "v":
                 np.abs(a, out=a)
-    rows = np.array([0, 3, 4, 8])
+    rows = np.array(rows)  # a SplitCSR's batch lists its dense columns first
     steps = [(rng.normal(size=(len(rows), 4)).astype(dtype),
               rng.normal(size=4).astype(dtype)) for _ in range(3)]
     runs = []

@@ -45,6 +45,99 @@ def test_conversion_is_scipys_csr(dtype):
     assert list(empty[0]) == [0, 0, 0, 0] and len(empty[1]) == len(empty[2]) == 0
 
 
+def _split_dense(dtype, n=60, d=100):
+    """``_sparse_dense``'s rows with six columns that have a value in more
+    than ``DENSE_COLUMN`` of the rows (and a zero here and there)."""
+    X = _sparse_dense(dtype, n, d)
+    rng = np.random.default_rng(3)
+    dense = [2, 3, 17, 30, 31, 99]  # the last in the loop's tail of four
+    X[:, dense] = rng.standard_normal((n, len(dense))) * (rng.random((n, len(dense)))
+                                                          < 0.8)
+    return X, dense
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_columns_with_values_in_most_rows_stay_dense(dtype):
+    X, dense = _split_dense(dtype)
+    split = sp.csr_if_mostly_zeros(X)
+    assert isinstance(split, sp.SplitCSR)
+    np.testing.assert_array_equal(split.dense_columns, dense)
+    np.testing.assert_array_equal(split.dense, X[:, dense])
+    assert split.dense.flags.c_contiguous and split.dense.dtype == dtype
+    others = X.copy()
+    others[:, dense] = 0
+    want = sparse.csr_array(others)
+    for got, expected in ((split.csr.indptr, want.indptr),
+                          (split.csr.indices, want.indices),
+                          (split.csr.data, want.data)):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(split.toarray(), X)
+    assert split.shape == X.shape
+    other = np.float64 if dtype == np.float32 else np.float32
+    assert split.astype(dtype) is split
+    np.testing.assert_array_equal(split.astype(other).toarray(), X.astype(other))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bucketed", [True, False])
+def test_a_split_batch_takes_its_dense_columns_through_the_blas(dtype, bucketed):
+    X, dense = _split_dense(dtype)
+    split = sp.csr_if_mostly_zeros(X)
+    rng = np.random.default_rng(4)
+    rows = rng.permutation(len(X))[:30]
+    W = rng.standard_normal((X.shape[1], 7)).astype(dtype)
+    delta = rng.standard_normal((len(rows), 19)).astype(dtype)
+    buckets = sp.transpose_buckets(X.shape[1], len(rows), dtype) if bucketed else None
+    batch = sp.SparseRows(split.csr, rows, buckets=buckets,
+                          dense=(split.dense_columns, split.dense[rows],
+                                 np.empty((len(dense), 7), dtype)))
+    out = np.full((len(rows), 7), np.nan, dtype)
+    batch.times(W, out)
+    atol = TOLERANCE[dtype] * 10
+    np.testing.assert_allclose(out, X[rows] @ W, rtol=0, atol=atol)
+    # The gradient's columns: the dense ones, then the others with a value.
+    inked = batch.columns_with_values()
+    others = [j for j in np.flatnonzero(X[rows].any(axis=0)) if j not in dense]
+    np.testing.assert_array_equal(inked, dense + others)
+    for columns in (inked, None):
+        want = X[rows].T @ delta if columns is None else X[rows][:, columns].T @ delta
+        got = np.full(want.shape, np.nan, dtype)
+        batch.with_gradient_columns(columns).transposed_times(delta, got)
+        np.testing.assert_allclose(got, want, rtol=0, atol=atol)
+    # A subset of rows (the rows with an error) keeps its dense rows.
+    keep = np.arange(0, len(rows), 2)
+    got = np.empty((len(inked), 19), dtype)
+    batch.with_gradient_columns(inked)[keep].transposed_times(delta[keep], got)
+    np.testing.assert_allclose(got, X[rows[keep]][:, inked].T @ delta[keep], rtol=0,
+                               atol=atol)
+    with pytest.raises(ValueError, match="start with its dense columns"):
+        batch.with_gradient_columns(inked[1:])
+
+
+def test_a_fit_with_dense_columns_is_a_fit_without_them(monkeypatch):
+    # The same sums in another order: the same weights but for rounding, and
+    # the split's products ran.
+    X, _ = _split_dense(np.float64, n=300)
+    y = np.random.default_rng(0).integers(0, 2, len(X))
+    times, split = sp.SparseRows.times, []
+
+    def spy(self, B, out):
+        split.append(self.dense is not None)
+        return times(self, B, out)
+
+    monkeypatch.setattr(sp.SparseRows, "times", spy)
+    fits = []
+    for share in (sp.DENSE_COLUMN, 1.0):
+        monkeypatch.setattr(sp, "DENSE_COLUMN", share)
+        fits.append(ScratchMLPClassifier(hidden_layers=(9,), epochs=3, batch_size=32,
+                                         random_state=0).fit(X, y))
+    assert split == [True] * 30 + [False] * 30
+    assert min(fits[1].weight_change_curve_) > 1e-6
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
+                    fits[1].coefs_ + fits[1].intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_forward_product_is_numpys(dtype):
     X = _sparse_dense(dtype)
@@ -165,10 +258,9 @@ def test_the_compiled_loops_make_no_arrays():
         kernels.count_columns(X.indptr, X.indices, rows, np.zeros(20, np.int64)),
         kernels.rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data, rows,
                            np.ones((20, 3), np.float32), np.empty((12, 3), np.float32),
-                           np.zeros(20, np.int64), *sp.transpose_buckets(20, 12,
-                                                                         np.float32),
-                           12),
-        kernels.count_csr(X.toarray(), np.empty(13, np.int64)),
+                           False, np.zeros(20, np.int64),
+                           *sp.transpose_buckets(20, 12, np.float32), 12),
+        kernels.column_values(X.toarray(), np.zeros(20, np.int64)),
     ]
     assert results == [None] * len(results)
 

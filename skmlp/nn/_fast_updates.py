@@ -58,8 +58,8 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
 
     ``grads`` come from :func:`backprop` with ``scale=gradient_scale(solver,
     eta)``: for 'sgd' they are already the steps ``-eta * dC/dW``.  ``rows``,
-    when given, are the (increasing) indices of the rows of ``params[0]``
-    whose gradient ``grads[0]`` holds, one row each: the others' is zero
+    when given, are the indices of the rows of ``params[0]`` whose gradient
+    ``grads[0]`` holds, one row each, in any order: the others' is zero
     (the blank input columns of a batch, see ``fast._batch_step``).
 
     Returns the squared L2 norm of each parameter's change, which the caller
@@ -78,8 +78,8 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
         def update(k):
             p, g, r = params[k], grads[k], rows[k]
             if not momentum:
-                return loops.step(_rows(p), _rows(g), _all(p, r))
-            return loops.momentum(_rows(p), _rows(g), _all(p, r),
+                return loops.step(_rows(p), _rows(g), _where(p, r))
+            return loops.momentum(_rows(p), _rows(g), _where(p, r),
                                   _rows(state["velocities"][k]),
                                   p.dtype.type(momentum))
     else:
@@ -93,7 +93,7 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
             beta1, one_minus_beta1, beta2, one_minus_beta2, eps = (
                 _adam_constants(p.dtype))
             return loops.adam(
-                _rows(p), _rows(g), _all(p, r), _rows(state["m"][k]),
+                _rows(p), _rows(g), _where(p, r), _rows(state["m"][k]),
                 _rows(state["v"][k]), beta1, one_minus_beta1, beta2,
                 one_minus_beta2, p.dtype.type(eta_t), eps,
             )
@@ -144,27 +144,34 @@ def _every_row(n):
     return np.arange(n)
 
 
-def _all(p, rows):
-    """The rows of ``p`` (of its view by ``_rows``) that its gradient holds:
-    ``rows``, or all."""
-    return _every_row(p.size // p.shape[-1]) if rows is None else rows
+def _where(p, rows):
+    """For each row of ``p`` (of its view by ``_rows``), the row of its
+    gradient that holds it, or -1 for a zero gradient: ``g[j]`` is the
+    gradient of row ``rows[j]``; without ``rows``, row ``r`` is ``g[r]``."""
+    n = p.size // p.shape[-1]
+    if rows is None:
+        return _every_row(n)
+    where = np.full(n, -1, np.int64)
+    where[rows] = _every_row(n)[:len(rows)]
+    return where
 
 
-# The loops.  Each visits the rows of a parameter; ``g[j]`` is the gradient
-# of row ``rows[j]``, and a row not in ``rows`` has a zero gradient.  The
+# The loops.  Each visits the rows of a parameter; ``where[r]`` is the row of
+# the gradient ``g`` that holds the gradient of row ``r``, and -1 means a zero
+# gradient.  The
 # arithmetic of a zero gradient is written out in the second branch rather
 # than read from an array of zeros: that array would be one more pass to
 # fill and one more to read.
 
 
-def _adam_loop(p, g, rows, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2,
+def _adam_loop(p, g, where, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2,
                step, eps):
     """``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
     ``p <- p - step m / (sqrt(v) + eps)``; returns ``||change||^2``."""
     change = 0.0
-    j = 0
     for r in range(p.shape[0]):
-        if j < len(rows) and rows[j] == r:
+        j = where[r]
+        if j >= 0:
             for c in range(p.shape[1]):
                 m_rc = beta1 * m[r, c] + one_minus_beta1 * g[j, c]
                 v_rc = beta2 * v[r, c] + one_minus_beta2 * (g[j, c] * g[j, c])
@@ -173,7 +180,6 @@ def _adam_loop(p, g, rows, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2,
                 d = step * m_rc / (np.sqrt(v_rc) + eps)
                 p[r, c] -= d
                 change += d * d
-            j += 1
         else:
             for c in range(p.shape[1]):
                 m_rc = beta1 * m[r, c]
@@ -186,19 +192,18 @@ def _adam_loop(p, g, rows, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2,
     return change
 
 
-def _momentum_loop(p, g, rows, velocity, momentum):
+def _momentum_loop(p, g, where, velocity, momentum):
     """``v <- momentum v + g`` (``g`` is ``-eta dC/dW``), ``p <- p + v``;
     returns ``||v||^2``."""
     change = 0.0
-    j = 0
     for r in range(p.shape[0]):
-        if j < len(rows) and rows[j] == r:
+        j = where[r]
+        if j >= 0:
             for c in range(p.shape[1]):
                 v_rc = momentum * velocity[r, c] + g[j, c]
                 velocity[r, c] = v_rc
                 p[r, c] += v_rc
                 change += v_rc * v_rc
-            j += 1
         else:
             for c in range(p.shape[1]):
                 v_rc = momentum * velocity[r, c]
@@ -208,13 +213,15 @@ def _momentum_loop(p, g, rows, velocity, momentum):
     return change
 
 
-def _step_loop(p, g, rows):
+def _step_loop(p, g, where):
     """``p <- p + g`` (``g`` is ``-eta dC/dW``); returns ``||g||^2``."""
     change = 0.0
-    for j in range(len(rows)):
-        for c in range(p.shape[1]):
-            p[rows[j], c] += g[j, c]
-            change += g[j, c] * g[j, c]
+    for r in range(p.shape[0]):
+        j = where[r]
+        if j >= 0:
+            for c in range(p.shape[1]):
+                p[r, c] += g[j, c]
+                change += g[j, c] * g[j, c]
     return change
 
 

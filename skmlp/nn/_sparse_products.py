@@ -68,19 +68,25 @@ def csr_if_mostly_zeros(X):
     zeros, such as digit images, as a CSR matrix, whose first-layer products
     visit its nonzero values only; any other ``X`` as it is.
 
+    When some of its columns have a value in most rows (the centre of digit
+    images), those are held dense, and the others as CSR: a
+    :class:`SplitCSR` (see :data:`DENSE_COLUMN`).
+
     The conversion is two compiled passes over ``X``, made once per fit (8 -
-    10 ms for 12,000 MNIST images), the first of which counts the values
-    (and decides); the CSR form of 15 % dense float32 takes 30 % of the
-    dense memory.  A memory-mapped
-    ``X`` is left as it is: its CSR form would be in memory.
+    10 ms for 12,000 MNIST images), the first of which counts the values of
+    each column (and decides); the CSR form of 15 % dense float32 takes 30 %
+    of the dense memory.  A memory-mapped ``X`` is left as it is: its CSR
+    form would be in memory.
     """
     if type(X) is not np.ndarray or X.ndim != 2 or not X.flags.c_contiguous:
         return X
-    indptr = _value_counts(X)
-    if indptr[-1] > SPARSE_INPUT * X.size:
+    counts = _column_value_counts(X)
+    if counts.sum() > SPARSE_INPUT * X.size:
         return X
-    indptr, indices, data = _filled(X, indptr)
-    return sparse.csr_array((data, indices, indptr), shape=X.shape)
+    dense_columns = np.flatnonzero(counts > DENSE_COLUMN * X.shape[0])
+    indptr, indices, data, dense = _filled(X, counts, dense_columns)
+    csr = sparse.csr_array((data, indices, indptr), shape=X.shape)
+    return SplitCSR(csr, dense, dense_columns) if len(dense_columns) else csr
 
 
 def training_input(X, layer_sizes, batch_size):
@@ -98,6 +104,44 @@ def training_input(X, layer_sizes, batch_size):
     if products >= _blas.SINGLE_THREAD_GEMM and _blas.blas_threads() > 1:
         return X
     return csr_if_mostly_zeros(X)
+
+
+# A column of a mostly-zero X with values in more than this share of its rows
+# stays dense (a SplitCSR), and its share of the first layer's products goes
+# through the BLAS.  A column costs the BLAS its every row, the loops its
+# values only, each about three times what it costs the BLAS: on 128-row
+# batches of 500 units, one thread, forward and gradient together took 0.88
+# - 0.90 x the time of the loops alone on 1 vs 5 with 0.35 - 0.4 (139 / 117
+# of its 784 columns dense), 0.80 - 0.82 on 4 vs 9 and 3 vs 8; 0.3 and 0.5
+# were slower on all three.
+DENSE_COLUMN = 0.35
+
+
+class SplitCSR:
+    """A mostly-zero ``X`` for training, in two parts: ``dense``, the columns
+    ``dense_columns`` that have a value in most rows, as a C-contiguous
+    array of ``len(X)`` rows, and ``csr``, the other columns, a CSR matrix
+    of ``X``'s shape with no value in the dense columns.
+
+    The first layer's products take the dense columns through the BLAS and
+    the others through the compiled loops (:class:`SparseRows`).
+    """
+
+    def __init__(self, csr, dense, dense_columns):
+        self.csr, self.dense, self.dense_columns = csr, dense, dense_columns
+        self.shape, self.dtype = csr.shape, csr.dtype
+
+    def astype(self, dtype):
+        """This matrix in ``dtype``: itself if it is in it already."""
+        if self.dtype == dtype:
+            return self
+        return SplitCSR(self.csr.astype(dtype), self.dense.astype(dtype),
+                        self.dense_columns)
+
+    def toarray(self):
+        X = self.csr.toarray()
+        X[:, self.dense_columns] = self.dense
+        return X
 
 
 # The forward product sorts a batch's values into a bucket per column when
@@ -131,11 +175,16 @@ class SparseRows:
     column ``j`` and the values, which is the transposed batch that the
     gradient's product reads.  Without buckets (or for a subset of the
     rows) the gradient transposes the batch from the counts.
+
+    A batch of a :class:`SplitCSR` has ``dense = (dense_columns, values,
+    weights)``: the split's dense columns, the batch's rows of them
+    (``len(rows)`` x k) and a buffer for the first weights' rows of those
+    columns (k x units).  Its products take those columns through the BLAS.
     """
 
-    def __init__(self, matrix, rows, columns=None, buckets=None):
+    def __init__(self, matrix, rows, columns=None, buckets=None, dense=None):
         self.matrix, self.rows, self.columns = matrix, rows, columns
-        self.buckets = buckets
+        self.buckets, self.dense = buckets, dense
         self.column_counts = None
         self.bucketed = False  # whether the buckets hold these rows' values
         self.shape = (len(rows), matrix.shape[1])
@@ -143,17 +192,25 @@ class SparseRows:
 
     def __getitem__(self, keep):
         # Other rows: neither the counts nor the buckets are of these.
-        return SparseRows(self.matrix, self.rows[keep], self.columns)
+        dense = None
+        if self.dense is not None:
+            dense_columns, values, weights = self.dense
+            dense = dense_columns, values[keep], weights
+        return SparseRows(self.matrix, self.rows[keep], self.columns, dense=dense)
 
     def times(self, B, out):
         """``X @ B`` into ``out``, counting (and with buckets, sorting) the
-        values of each column."""
+        values of each column of the CSR matrix."""
         X = self.matrix
         self.column_counts = np.zeros(self.shape[1], np.int64)
         picked, values = _NO_BUCKETS if self.buckets is None else self.buckets
+        if self.dense is not None:
+            dense_columns, dense_values, weights = self.dense
+            np.matmul(dense_values, np.take(B, dense_columns, axis=0, mode="clip",
+                                            out=weights), out=out)
         _kernels().rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data,
-                              self.rows, B, out, self.column_counts, picked,
-                              values, len(self.rows))
+                              self.rows, B, out, self.dense is not None,
+                              self.column_counts, picked, values, len(self.rows))
         self.bucketed = self.buckets is not None
         return out
 
@@ -165,26 +222,70 @@ class SparseRows:
         return self.column_counts
 
     def columns_with_values(self):
-        """The increasing indices of the columns with a value in these rows."""
-        return np.flatnonzero(self._counts())
+        """The indices of the columns with a value in these rows, increasing;
+        a split's dense columns come first, all of them."""
+        inked = np.flatnonzero(self._counts())
+        if self.dense is None:
+            return inked
+        return np.concatenate([self.dense[0], inked])
 
     def with_gradient_columns(self, columns):
-        rows = SparseRows(self.matrix, self.rows, columns, self.buckets)
+        """These rows, whose first weights get a gradient for ``columns``:
+        None (all), or for a split's batch, ``columns`` that start with its
+        dense columns, as :meth:`columns_with_values` gives them."""
+        if self.dense is not None and columns is not None:
+            dense_columns = self.dense[0]
+            if not np.array_equal(columns[:len(dense_columns)], dense_columns):
+                raise ValueError("the gradient's columns of a SplitCSR batch "
+                                 "must start with its dense columns")
+        rows = SparseRows(self.matrix, self.rows, columns, self.buckets, self.dense)
         rows.column_counts, rows.bucketed = self.column_counts, self.bucketed
         return rows
 
     def transposed_times(self, delta, out):
         """``X[:, columns].T @ delta`` into ``out``: one row per column."""
         columns = _every_row(self.shape[1]) if self.columns is None else self.columns
+        sparse_columns, sparse_out = columns, out
+        if self.dense is not None and self.columns is not None:
+            # The dense columns' rows first, through the BLAS.
+            dense_columns, values, _ = self.dense
+            k = len(dense_columns)
+            np.matmul(values.T, delta, out=out[:k])
+            sparse_columns, sparse_out = columns[k:], out[k:]
         if not self.bucketed:
-            return transposed_times(self.matrix, self.rows, columns, delta, out,
-                                    self._counts())
-        # Bucket j starts at slot j * len(rows).
-        starts = _every_row(self.shape[1]) * len(self.rows)
-        picked, values = self.buckets
-        _kernels().rows_times(starts, starts + self.column_counts, picked, values,
-                              columns, delta, out, *_NOTHING_MORE)
+            transposed_times(self.matrix, self.rows, sparse_columns, delta,
+                             sparse_out, self._counts())
+        else:
+            # Bucket j starts at slot j * len(rows).
+            starts = _every_row(self.shape[1]) * len(self.rows)
+            picked, values = self.buckets
+            _kernels().rows_times(starts, starts + self.column_counts, picked,
+                                  values, sparse_columns, delta, sparse_out, False,
+                                  *_NOTHING_MORE)
+        if self.dense is not None and self.columns is None:
+            # Every column: the dense ones, zero in the CSR part, get theirs.
+            dense_columns, values, _ = self.dense
+            out[dense_columns] = values.T @ delta
         return out
+
+
+def is_sparse_input(X):
+    """Whether the fast engine trains on ``X`` through :class:`SparseRows`."""
+    return isinstance(X, SplitCSR) or sparse.issparse(X)
+
+
+def batch(X, rows, workspace, rows_slice=None):
+    """The rows ``rows`` of a CSR ``X`` or a :class:`SplitCSR` as the
+    products read them, with ``workspace``'s buffers (``fast.Workspace``).
+    A split's dense columns are gathered, or with ``rows_slice``, the same
+    rows as a slice, viewed."""
+    if not isinstance(X, SplitCSR):
+        return SparseRows(X, rows, buckets=workspace.buckets)
+    values = (X.dense[rows_slice] if rows_slice is not None
+              else np.take(X.dense, rows, axis=0, mode="clip",
+                           out=workspace.dense_values[:len(rows)]))
+    return SparseRows(X.csr, rows, buckets=workspace.buckets,
+                      dense=(X.dense_columns, values, workspace.dense_weights))
 
 
 _NO_COUNTS = np.zeros(0, np.int64)
@@ -197,7 +298,7 @@ def rows_times(X, rows, B, out):
     """``out[i] = X[rows[i]] @ B`` for a CSR matrix ``X`` (C-contiguous
     ``B`` and ``out``)."""
     _kernels().rows_times(X.indptr[:-1], X.indptr[1:], X.indices, X.data, rows,
-                          B, out, *_NOTHING_MORE)
+                          B, out, False, *_NOTHING_MORE)
     return out
 
 
@@ -215,7 +316,7 @@ def transposed_times(X, rows, columns, delta, out, column_counts):
     _kernels().transpose(X.indptr, X.indices, X.data, rows, indptr, picked,
                          values)
     _kernels().rows_times(indptr[:-1], indptr[1:], picked, values, columns, delta,
-                          out, *_NOTHING_MORE)
+                          out, False, *_NOTHING_MORE)
     return out
 
 
@@ -224,35 +325,42 @@ def to_csr(X):
     ``X``: 5 - 8 ms for 12,000 MNIST images, against 72 ms for
     ``scipy.sparse.csr_array(X)``, whose ``nonzero`` builds index arrays for
     every value first."""
-    return _filled(X, _value_counts(X))
+    return _filled(X, _column_value_counts(X), _every_row(0))[:3]
 
 
-def _value_counts(X):
-    """The running count of the values of ``X``'s rows (``indptr``, int64):
-    1 ms for 12,000 MNIST images, against 5 ms for ``np.count_nonzero``."""
-    indptr = np.empty(X.shape[0] + 1, np.int64)
-    _kernels().count_csr(X, indptr)
-    return indptr
+def _column_value_counts(X):
+    """The number of values in each column of ``X`` (int64): 1 ms for 12,000
+    MNIST images, against 5 ms for ``np.count_nonzero``."""
+    counts = np.zeros(X.shape[1], np.int64)
+    _kernels().column_values(X, counts)
+    return counts
 
 
-def _filled(X, indptr):
-    if indptr[-1] < 2**31 and X.shape[1] < 2**31:
-        indptr = indptr.astype(np.int32)
-    indices = np.empty(indptr[-1] + 1, indptr.dtype)
-    data = np.empty(indptr[-1] + 1, X.dtype)
+def _filled(X, column_counts, dense_columns):
+    """``(indptr, indices, data, dense)``: the CSR arrays of ``X`` but for
+    the columns ``dense_columns``, and those columns as a dense array."""
+    values = int(column_counts.sum() - column_counts[dense_columns].sum())
+    index = np.int32 if values < 2**31 and X.shape[1] < 2**31 else np.int64
+    indptr = np.empty(X.shape[0] + 1, index)
+    indices = np.empty(values + 1, index)
+    data = np.empty(values + 1, X.dtype)
+    dense_at = np.full(X.shape[1], -1, np.int64)
+    dense_at[dense_columns] = np.arange(len(dense_columns))
+    dense = np.zeros((X.shape[0], len(dense_columns)), X.dtype)
     # The fill reads the values' bits too, to skip eight zeros at a time.
     bits = X.view(np.uint32 if X.dtype.itemsize == 4 else np.uint64)
-    _kernels().fill_csr(X, bits, indptr, indices, data)
-    return indptr, indices[:-1], data[:-1]
+    _kernels().fill_csr(X, bits, indptr, indices, data, dense_at, dense)
+    return indptr, indices[:-1], data[:-1], dense
 
 
 # The loops.
 
 
-def _rows_times_loop(starts, stops, indices, data, rows, B, out, column_counts,
-                     picked, values, stride):
+def _rows_times_loop(starts, stops, indices, data, rows, B, out, add,
+                     column_counts, picked, values, stride):
     """``out[i] = sum over p in starts[rows[i]] .. stops[rows[i]] of data[p] *
-    B[indices[p]]``.  Unless ``column_counts`` is empty, each value's column
+    B[indices[p]]``, or with ``add``, ``out[i]`` plus that sum.  Unless
+    ``column_counts`` is empty, each value's column
     is counted in it; unless ``picked`` is empty too, the value and its row
     ``i`` go to slot ``stride * column + count`` of ``values`` and
     ``picked``: a bucket per column."""
@@ -260,8 +368,9 @@ def _rows_times_loop(starts, stops, indices, data, rows, B, out, column_counts,
     count, sort = len(column_counts) > 0, len(picked) > 0
     for i in range(len(rows)):
         o = out[i]
-        for c in range(n):
-            o[c] = 0
+        if not add:
+            for c in range(n):
+                o[c] = 0
         p, stop = starts[rows[i]], stops[rows[i]]
         if sort:
             for q in range(p, stop):
@@ -284,11 +393,24 @@ def _rows_times_loop(starts, stops, indices, data, rows, B, out, column_counts,
                 o[c] += (((x0 * b0[c] + x1 * b1[c]) + (x2 * b2[c] + x3 * b3[c]))
                          + ((x4 * b4[c] + x5 * b5[c]) + (x6 * b6[c] + x7 * b7[c])))
             p += 8
-        while p < stop:
+        # The last seven: four, two and one at a time (one by one, they took
+        # about a tenth of the loop on a SplitCSR's sparse columns).
+        if p + 4 <= stop:
+            b0, b1, b2, b3 = (B[indices[p]], B[indices[p + 1]],
+                              B[indices[p + 2]], B[indices[p + 3]])
+            x0, x1, x2, x3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+            for c in range(n):
+                o[c] += (x0 * b0[c] + x1 * b1[c]) + (x2 * b2[c] + x3 * b3[c])
+            p += 4
+        if p + 2 <= stop:
+            b0, b1, x0, x1 = B[indices[p]], B[indices[p + 1]], data[p], data[p + 1]
+            for c in range(n):
+                o[c] += x0 * b0[c] + x1 * b1[c]
+            p += 2
+        if p < stop:
             b, x = B[indices[p]], data[p]
             for c in range(n):
                 o[c] += x * b[c]
-            p += 1
 
 
 def _transpose_loop(indptr, indices, data, rows, t_indptr, t_rows, t_data):
@@ -314,27 +436,25 @@ def _count_columns_loop(indptr, indices, rows, column_counts):
             column_counts[indices[p]] += 1
 
 
-def _count_csr_loop(X, indptr):
-    """``indptr`` of the CSR form of ``X``: the running count of its values."""
-    total = indptr[0] = 0
+def _column_values_loop(X, counts):
+    """Add the number of values of each column of ``X`` to ``counts``."""
     for i in range(X.shape[0]):
-        count = 0
         for j in range(X.shape[1]):
-            count += X[i, j] != 0
-        total += count
-        indptr[i + 1] = total
+            counts[j] += X[i, j] != 0
 
 
-def _fill_csr_loop(X, bits, indptr, indices, data):
+def _fill_csr_loop(X, bits, indptr, indices, data, dense_at, dense):
     # Eight values whose bits are all zero are skipped at once (the blank
     # border of images: 2x faster).  Otherwise every value is written, and
     # the next slot taken only after a nonzero: no branch to mispredict (2x
     # faster than an if).  A zero's write lands on the slot of the row's next
     # value, or of the next row's first (the arrays have one slot to spare),
     # which is written again after it.  -0.0 has a bit set and is no value.
+    # A column with ``dense_at[j] >= 0`` goes to that column of ``dense``.
     n = X.shape[1]
+    split = dense.shape[1] > 0
+    p = indptr[0] = 0
     for i in range(X.shape[0]):
-        p = indptr[i]
         start = 0
         while start + 8 <= n:
             if (bits[i, start] | bits[i, start + 1] | bits[i, start + 2]
@@ -342,18 +462,25 @@ def _fill_csr_loop(X, bits, indptr, indices, data):
                     | bits[i, start + 6] | bits[i, start + 7]):
                 for j in range(start, start + 8):
                     x = X[i, j]
+                    if split and dense_at[j] >= 0:
+                        dense[i, dense_at[j]] = x
+                        continue
                     indices[p] = j
                     data[p] = x
                     p += x != 0
             start += 8
         for j in range(start, n):
             x = X[i, j]
+            if split and dense_at[j] >= 0:
+                dense[i, dense_at[j]] = x
+                continue
             indices[p] = j
             data[p] = x
             p += x != 0
+        indptr[i + 1] = p
 
 
 @cache
 def _kernels():
     return compiled(_rows_times_loop, _transpose_loop, _count_columns_loop,
-                    _count_csr_loop, _fill_csr_loop)
+                    _column_values_loop, _fill_csr_loop)

@@ -78,7 +78,7 @@ from ._fast_elementwise import (
     squared_error_sigmoid,
 )
 from ._fast_updates import apply_updates, gradient_scale, squared_norm
-from ._sparse_products import SparseRows, training_input
+from ._sparse_products import SparseRows, SplitCSR, is_sparse_input, training_input
 from .activations import ACTIVATIONS, DERIVATIVES, LOSSES, OUTPUT_DELTAS
 from .reference import (
     Network,
@@ -332,12 +332,13 @@ class Workspace:
 
     With ``sparse_input`` the buffers of a dense batch of ``X`` (its rows and
     its non-blank columns) are left out: a sparse batch is read in place
-    from the CSR matrix.  ``dropout`` adds the buffers of the unmasked
-    hidden activations.
+    from the CSR matrix, but for the ``dense_columns`` of a
+    :class:`SplitCSR`.  ``dropout`` adds the buffers of the unmasked hidden
+    activations.
     """
 
     def __init__(self, layer_sizes, batch_size, dtype, sparse_input=False,
-                 dropout=False):
+                 dropout=False, dense_columns=0):
         pairs = list(pairwise(layer_sizes))
         self.outputs = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
         self.deltas = [np.empty((batch_size, fan_out), dtype) for _, fan_out in pairs]
@@ -359,6 +360,9 @@ class Workspace:
         if sparse_input:
             self.buckets = _sparse_products.transpose_buckets(
                 layer_sizes[0], batch_size, dtype)
+            # A SplitCSR's dense columns (_sparse_products.batch).
+            self.dense_values = np.empty((batch_size, dense_columns), dtype)
+            self.dense_weights = np.empty((dense_columns, layer_sizes[1]), dtype)
             return
         self.X = np.empty((batch_size, layer_sizes[0]), dtype)
         self.X_active = np.empty(batch_size * layer_sizes[0], dtype)
@@ -370,8 +374,9 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
     for start in range(0, X.shape[0], batch_size):
         stop = min(start + batch_size, X.shape[0])
         if order is None:
-            yield (SparseRows(X, np.arange(start, stop), buckets=workspace.buckets)
-                   if sparse.issparse(X)
+            yield (_sparse_products.batch(X, np.arange(start, stop), workspace,
+                                          slice(start, stop))
+                   if is_sparse_input(X)
                    else X[start:stop], T[start:stop],
                    None if sample_weight is None else sample_weight[start:stop])
             continue
@@ -380,7 +385,7 @@ def _batches(X, T, sample_weight, batch_size, order, workspace):
         # buffer; the default mode='raise' gathers into a temporary first.
         # The rows of a sparse X are not gathered: its products read them.
         yield (
-            SparseRows(X, idx, buckets=workspace.buckets) if sparse.issparse(X)
+            _sparse_products.batch(X, idx, workspace) if is_sparse_input(X)
             else np.take(X, idx, axis=0, out=workspace.X[:m], mode="clip"),
             np.take(T, idx, axis=0, out=workspace.T[:m], mode="clip"),
             None if sample_weight is None
@@ -437,10 +442,11 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     The interface of ``reference.train_epoch``.  ``order`` is the permutation
     of the rows to visit, or None to visit them in their stored order (batches
     are then views, not copies).  Small batches run on one BLAS thread, see
-    :func:`blas_thread_limit`.  ``X`` is dense or CSR.  ``workspace`` is a
-    :class:`Workspace` for ``net``, ``X``'s dtype and ``min(batch_size,
-    len(X))`` rows or more (made with ``sparse_input=True`` for a sparse
-    ``X``) to reuse across calls; None makes one for this call.
+    :func:`blas_thread_limit`.  ``X`` is dense, CSR or a :class:`SplitCSR`
+    (see :func:`training_input`).  ``workspace`` is a :class:`Workspace` for
+    ``net``, ``X``'s dtype and ``min(batch_size, len(X))`` rows or more (made
+    with ``sparse_input=True`` for a sparse ``X``, and a SplitCSR's
+    ``dense_columns``) to reuse across calls; None makes one for this call.
 
     Returns ``(cost, weight_change, n_batches)``: the summed batch costs, and
     the sum over batches and layers of ``||delta W[l]||`` (bias included, as
@@ -452,16 +458,20 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     if sparse.issparse(X):
         # The compiled products read CSR arrays of the weights' dtype.
         X = X.tocsr().astype(coefs[0].dtype, copy=False)
+    elif isinstance(X, SplitCSR):
+        X = X.astype(coefs[0].dtype)
+    sparse_input = is_sparse_input(X)
     if workspace is None:
-        workspace = Workspace(net.layer_sizes, min(batch_size, X.shape[0]),
-                              X.dtype, sparse_input=sparse.issparse(X),
-                              dropout=dropout is not None)
+        workspace = Workspace(
+            net.layer_sizes, min(batch_size, X.shape[0]), X.dtype,
+            sparse_input=sparse_input, dropout=dropout is not None,
+            dense_columns=len(X.dense_columns) if isinstance(X, SplitCSR) else 0)
     params = coefs + intercepts
     grads = workspace.coef_grads + workspace.intercept_grads
     n_layers = len(coefs)
     layer_sizes = list(net.layer_sizes)
-    if sparse.issparse(X):
-        # The first layer's sparse products do not call the BLAS.
+    if sparse_input:
+        # The first layer's products run on one thread (training_input).
         layer_sizes = layer_sizes[1:]
     total_cost = total_change = 0.0
     n_batches = 0
@@ -469,8 +479,7 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     batch = min(batch_size, X.shape[0])
     # Before the one-thread limit, whose setting is not the user's; the
     # helper's last task ends inside it.
-    helper = _overlap.helper_for(net.layer_sizes, batch, X.dtype,
-                                 sparse.issparse(X))
+    helper = _overlap.helper_for(net.layer_sizes, batch, X.dtype, sparse_input)
     with blas_thread_limit(layer_sizes, batch, X.dtype), helper or nullcontext():
         for Xb, Tb, swb in _batches(X, T, sample_weight, batch_size, order,
                                     workspace):
