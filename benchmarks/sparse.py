@@ -2,7 +2,7 @@
 
 The fast engine trains a dense ``X`` that is mostly zeros as CSR, and a CSR
 ``X`` as it is, through the compiled loops of ``skmlp.nn._sparse_products``;
-``skmlp.nn._sparse_products.SPARSE_INPUT`` is the density below which it does.
+``skmlp.nn._sparse_input.SPARSE_INPUT`` is the density below which it does.
 This script measures, on one BLAS thread:
 
 1. the first layer's two products of one batch (forward ``X @ W`` and the
@@ -30,7 +30,7 @@ from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
 from skmlp import ImageVectorizer, ScratchMLPClassifier, load_mnist
-from skmlp.nn import _sparse_products
+from skmlp.nn import _sparse_input, _sparse_products
 
 
 def one_hot_problem(n_samples, n_columns, n_levels, seed=0):
@@ -78,15 +78,15 @@ def products(X, batch_size, hidden=500, number=10, seed=0):
 
 def epoch_seconds(X, y, through_blas=False):
     """One epoch of a default fit; ``through_blas``: a dense ``X`` as it is."""
-    saved = _sparse_products.SPARSE_INPUT
-    _sparse_products.SPARSE_INPUT = -1.0 if through_blas else saved
+    saved = _sparse_input.SPARSE_INPUT
+    _sparse_input.SPARSE_INPUT = -1.0 if through_blas else saved
     try:
         clf = ScratchMLPClassifier(epochs=1, random_state=0)
         start = time.perf_counter()
         clf.fit(X, y)
         return time.perf_counter() - start
     finally:
-        _sparse_products.SPARSE_INPUT = saved
+        _sparse_input.SPARSE_INPUT = saved
 
 
 def _epochs(cases, repeats):

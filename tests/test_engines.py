@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skmlp import ImageVectorizer, ScratchMLPClassifier, load_mnist_sample
-from skmlp.nn import _sparse_products, fast
+from skmlp.nn import _sparse_input, _sparse_products, fast
 
 SOLVERS = [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)]
 LOSSES = ["squared_error", "log_loss"]
@@ -118,7 +118,7 @@ def test_the_engines_give_the_same_probabilities(monkeypatch, solver, momentum, 
     if container == "csr":
         X = sp.csr_matrix(X)
     if container == "dense-blas":
-        monkeypatch.setattr(_sparse_products, "SPARSE_INPUT", -1.0)
+        monkeypatch.setattr(_sparse_input, "SPARSE_INPUT", -1.0)
     params = dict(solver=solver, momentum=momentum, loss=loss, activation=activation,
                   alpha=alpha, eta=0.01 if solver == "sgd" else 0.003)
     taken = _shortcuts_taken(monkeypatch)

@@ -21,7 +21,7 @@ from conftest import targets as _targets
 from threadpoolctl import threadpool_info
 
 from skmlp import ScratchMLPClassifier, classifier, load_mnist_sample
-from skmlp.nn import fast, reference
+from skmlp.nn import _fast_updates, fast, reference
 from skmlp.nn import reference as ref
 from skmlp.nn.activations import DERIVATIVES
 
@@ -630,6 +630,62 @@ def test_an_update_of_listed_rows_is_that_of_a_zero_filled_gradient(solver,
     # zero), so that the comparison can fail.
     moved = not np.array_equal(got[0][1], params[0][1])
     assert moved == (solver == "adam" or bool(momentum))
+
+
+@pytest.mark.parametrize("solver, momentum", [("adam", 0.0), ("sgd", 0.9),
+                                              ("sgd", 0.0)])
+def test_the_updates_skip_still_rows_and_only_those(solver, momentum):
+    # Rows with a zero gradient and a zero state do not move: they are
+    # skipped.  Given a state that is not zero, a skipped row would not move
+    # either, which shows that the loop skips it.
+    rng = np.random.default_rng(6)
+    params = [rng.normal(size=(6, 3)), rng.normal(size=3)]
+    state = reference.init_optimizer(solver, params)
+    for key in ("m", "v", "velocities"):
+        for a in state.get(key, []):
+            a[...] = np.abs(rng.normal(size=a.shape))
+    keys = {"adam": ["m", "v"], "sgd": ["velocities"] if momentum else []}[solver]
+    for key in keys:
+        state[key][0][[1, 4]] = 0.0
+    blank = np.array([1, 2, 4])
+    still = _fast_updates.still_rows(state, solver, momentum, blank)
+    if not keys:  # plain SGD moves no row without a gradient: nothing to skip
+        assert still is None
+        return
+    np.testing.assert_array_equal(still, [1, 4])  # row 2's state is not zero
+    rows, grads = np.array([0, 3, 5]), [rng.normal(size=(3, 3)), rng.normal(size=3)]
+    runs = []
+    for skipped in (None, still, np.array([2])):
+        ps, st = copy.deepcopy((params, state))
+        fast.apply_updates(solver, st, ps, [g.copy() for g in grads], 0.01, momentum,
+                           rows, still=skipped)
+        runs.append(ps[0])
+    np.testing.assert_array_equal(runs[0], runs[1])  # the same, to the bit
+    assert not np.array_equal(runs[0][2], params[0][2])  # row 2 moves...
+    np.testing.assert_array_equal(runs[2][2], params[0][2])  # ...unless skipped
+
+
+def test_a_fit_skips_the_weights_of_blank_columns_to_the_same_bits(monkeypatch):
+    rng = np.random.default_rng(7)
+    X = (rng.random((200, 30)) < 0.15) * rng.random((200, 30))
+    X[:, [0, 7, 29]] = 0  # no value in any row
+    y = rng.integers(0, 2, len(X))
+    seen = []
+    still_rows = _fast_updates.still_rows
+
+    def spy(*args):
+        seen.append(still_rows(*args))
+        return seen[-1]
+
+    fits = []
+    for skip in (True, False):
+        monkeypatch.setattr(fast, "still_rows", spy if skip else lambda *a: None)
+        fits.append(ScratchMLPClassifier(hidden_layers=(5,), epochs=2, batch_size=32,
+                                         random_state=0).fit(X, y))
+    assert [list(s) for s in seen] == [[0, 7, 29]] * 2
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_,
+                    fits[1].coefs_ + fits[1].intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_updates_refuse_arrays_they_cannot_update_in_place():

@@ -1,4 +1,5 @@
-"""The fast engine's compiled CSR products (skmlp/nn/_sparse_products.py).
+"""The fast engine's compiled CSR products (skmlp/nn/_sparse_products.py) and
+the training form of a mostly-zero X (skmlp/nn/_sparse_input.py).
 
 Each is checked against NumPy's product of the dense arrays, on rows with
 every count of values from none to more than the loop's eight at a time,
@@ -14,6 +15,7 @@ from scipy import sparse
 
 from skmlp import ScratchMLPClassifier
 from skmlp.nn import _blas, fast
+from skmlp.nn import _sparse_input as si
 from skmlp.nn import _sparse_products as sp
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
@@ -35,13 +37,13 @@ def test_conversion_is_scipys_csr(dtype):
     # 43 columns: five blocks of eight (skipped when blank) and a tail of 3.
     X = _sparse_dense(dtype, d=43)
     X[5, 7] = -0.0  # a bit set, but no value
-    indptr, indices, data = sp.to_csr(X)
+    indptr, indices, data = si.to_csr(X)
     want = sparse.csr_array(X)
     np.testing.assert_array_equal(indptr, want.indptr)
     np.testing.assert_array_equal(indices, want.indices)
     np.testing.assert_array_equal(data, want.data)
     assert data.dtype == dtype
-    empty = sp.to_csr(np.zeros((3, 5), dtype))
+    empty = si.to_csr(np.zeros((3, 5), dtype))
     assert list(empty[0]) == [0, 0, 0, 0] and len(empty[1]) == len(empty[2]) == 0
 
 
@@ -59,8 +61,8 @@ def _split_dense(dtype, n=60, d=100):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_columns_with_values_in_most_rows_stay_dense(dtype):
     X, dense = _split_dense(dtype)
-    split = sp.csr_if_mostly_zeros(X)
-    assert isinstance(split, sp.SplitCSR)
+    split = si.csr_if_mostly_zeros(X)
+    assert isinstance(split, si.SplitCSR)
     np.testing.assert_array_equal(split.dense_columns, dense)
     np.testing.assert_array_equal(split.dense, X[:, dense])
     assert split.dense.flags.c_contiguous and split.dense.dtype == dtype
@@ -82,7 +84,7 @@ def test_columns_with_values_in_most_rows_stay_dense(dtype):
 @pytest.mark.parametrize("bucketed", [True, False])
 def test_a_split_batch_takes_its_dense_columns_through_the_blas(dtype, bucketed):
     X, dense = _split_dense(dtype)
-    split = sp.csr_if_mostly_zeros(X)
+    split = si.csr_if_mostly_zeros(X)
     rng = np.random.default_rng(4)
     rows = rng.permutation(len(X))[:30]
     W = rng.standard_normal((X.shape[1], 7)).astype(dtype)
@@ -127,8 +129,8 @@ def test_a_fit_with_dense_columns_is_a_fit_without_them(monkeypatch):
 
     monkeypatch.setattr(sp.SparseRows, "times", spy)
     fits = []
-    for share in (sp.DENSE_COLUMN, 1.0):
-        monkeypatch.setattr(sp, "DENSE_COLUMN", share)
+    for share in (si.DENSE_COLUMN, 1.0):
+        monkeypatch.setattr(si, "DENSE_COLUMN", share)
         fits.append(ScratchMLPClassifier(hidden_layers=(9,), epochs=3, batch_size=32,
                                          random_state=0).fit(X, y))
     assert split == [True] * 30 + [False] * 30
@@ -195,22 +197,22 @@ def test_gradient_product_is_numpys(dtype):
 
 def test_mostly_zero_arrays_train_as_csr_and_others_as_they_are(tmp_path):
     X = _sparse_dense(np.float32, n=200, d=100)
-    assert np.count_nonzero(X) < sp.SPARSE_INPUT * X.size
-    converted = sp.csr_if_mostly_zeros(X)
+    assert np.count_nonzero(X) < si.SPARSE_INPUT * X.size
+    converted = si.csr_if_mostly_zeros(X)
     assert sparse.issparse(converted) and converted.format == "csr"
     np.testing.assert_array_equal(converted.toarray(), X)
     dense = np.random.default_rng(0).random((50, 40)).astype(np.float32)
-    assert sp.csr_if_mostly_zeros(dense) is dense
+    assert si.csr_if_mostly_zeros(dense) is dense
     # Not converted: Fortran order, a memory map (its CSR form would be in
     # memory) and what is sparse already.
     fortran = np.asfortranarray(X)
-    assert sp.csr_if_mostly_zeros(fortran) is fortran
+    assert si.csr_if_mostly_zeros(fortran) is fortran
     mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+",
                                        dtype=X.dtype, shape=X.shape)
     mapped[...] = X
-    assert sp.csr_if_mostly_zeros(mapped) is mapped
+    assert si.csr_if_mostly_zeros(mapped) is mapped
     csr = sparse.csr_array(X)
-    assert sp.csr_if_mostly_zeros(csr) is csr
+    assert si.csr_if_mostly_zeros(csr) is csr
 
 
 def test_large_batches_keep_the_blas_and_its_threads(monkeypatch):
@@ -260,7 +262,12 @@ def test_the_compiled_loops_make_no_arrays():
                            np.ones((20, 3), np.float32), np.empty((12, 3), np.float32),
                            False, np.zeros(20, np.int64),
                            *sp.transpose_buckets(20, 12, np.float32), 12),
-        kernels.column_values(X.toarray(), np.zeros(20, np.int64)),
+        si._kernels().column_values(X.toarray(), np.zeros(20, np.int64)),
+        si._kernels().fill_csr(X.toarray(), X.toarray().view(np.uint32),
+                               np.empty(13, np.int32), np.empty(X.nnz + 1, np.int32),
+                               np.empty(X.nnz + 1, np.float32),
+                               np.full(20, -1, np.int64),
+                               np.zeros((12, 0), np.float32)),
     ]
     assert results == [None] * len(results)
 

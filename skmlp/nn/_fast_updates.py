@@ -53,7 +53,7 @@ def gradient_scale(solver, eta):
 
 
 def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
-                  helper=None):
+                  helper=None, still=None):
     """Update ``params`` in place from ``grads``.
 
     ``grads`` come from :func:`backprop` with ``scale=gradient_scale(solver,
@@ -61,6 +61,9 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
     when given, are the indices of the rows of ``params[0]`` whose gradient
     ``grads[0]`` holds, one row each, in any order: the others' is zero
     (the blank input columns of a batch, see ``fast._batch_step``).
+    ``still``, when given with ``rows``, are rows of ``params[0]`` not among
+    them whose optimiser state is zero: they do not move, and are skipped
+    (the columns of ``X`` with no value at all, see ``fast.train_epoch``).
 
     Returns the squared L2 norm of each parameter's change, which the caller
     turns into the notebook's weight-change curve without copying weights.
@@ -73,13 +76,14 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
     - 'adam' is Kingma & Ba's update with ``eta`` as its step size.
     """
     loops = _loops()
-    rows = [rows] + [None] * (len(params) - 1)
+    # Which row of each gradient holds each row's: listed rows, or all.
+    where = [_where(params[0], rows, still)] + [_where(p) for p in params[1:]]
     if solver == "sgd":
         def update(k):
-            p, g, r = params[k], grads[k], rows[k]
+            p, g, w = params[k], grads[k], where[k]
             if not momentum:
-                return loops.step(_rows(p), _rows(g), _where(p, r))
-            return loops.momentum(_rows(p), _rows(g), _where(p, r),
+                return loops.step(_rows(p), _rows(g), w)
+            return loops.momentum(_rows(p), _rows(g), w,
                                   _rows(state["velocities"][k]),
                                   p.dtype.type(momentum))
     else:
@@ -89,11 +93,11 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
         eta_t = float(eta) * math.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
 
         def update(k):
-            p, g, r = params[k], grads[k], rows[k]
+            p, g, w = params[k], grads[k], where[k]
             beta1, one_minus_beta1, beta2, one_minus_beta2, eps = (
                 _adam_constants(p.dtype))
             return loops.adam(
-                _rows(p), _rows(g), _where(p, r), _rows(state["m"][k]),
+                _rows(p), _rows(g), w, _rows(state["m"][k]),
                 _rows(state["v"][k]), beta1, one_minus_beta1, beta2,
                 one_minus_beta2, p.dtype.type(eta_t), eps,
             )
@@ -116,6 +120,21 @@ def apply_updates(solver, state, params, grads, eta, momentum, rows=None,
     update_all([k for k in order if k in first])
     helper.finish()
     return changes
+
+
+def still_rows(state, solver, momentum, blank):
+    """The rows ``blank`` of the first weights (columns of ``X`` with no
+    value: their gradient is zero) whose optimiser state is zero too, or
+    None: they stay as they are, to the bit, which :func:`apply_updates`
+    skips.  A fit that goes on from other data moves them until their state
+    is zero again (in floating point, never under Adam)."""
+    moments = {"adam": ("m", "v"), "sgd": ("velocities",) if momentum else ()}
+    if not moments[solver] or not len(blank):
+        return None
+    moving = np.zeros(len(blank), bool)
+    for key in moments[solver]:
+        moving |= state[key][0][blank].any(axis=1)
+    return blank[~moving]
 
 
 @cache
@@ -144,22 +163,25 @@ def _every_row(n):
     return np.arange(n)
 
 
-def _where(p, rows):
+def _where(p, rows=None, still=None):
     """For each row of ``p`` (of its view by ``_rows``), the row of its
-    gradient that holds it, or -1 for a zero gradient: ``g[j]`` is the
-    gradient of row ``rows[j]``; without ``rows``, row ``r`` is ``g[r]``."""
+    gradient that holds it, -1 for a zero gradient or -2 for a row to skip:
+    ``g[j]`` is the gradient of row ``rows[j]``, and ``still`` are skipped;
+    without ``rows``, row ``r`` is ``g[r]``."""
     n = p.size // p.shape[-1]
     if rows is None:
         return _every_row(n)
     where = np.full(n, -1, np.int64)
+    if still is not None:
+        where[still] = -2
     where[rows] = _every_row(n)[:len(rows)]
     return where
 
 
 # The loops.  Each visits the rows of a parameter; ``where[r]`` is the row of
-# the gradient ``g`` that holds the gradient of row ``r``, and -1 means a zero
-# gradient.  The
-# arithmetic of a zero gradient is written out in the second branch rather
+# the gradient ``g`` that holds the gradient of row ``r``, -1 means a zero
+# gradient, and less a row that stays as it is (zero gradient, zero state).
+# The arithmetic of a zero gradient is written out in the second branch rather
 # than read from an array of zeros: that array would be one more pass to
 # fill and one more to read.
 
@@ -180,7 +202,7 @@ def _adam_loop(p, g, where, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2
                 d = step * m_rc / (np.sqrt(v_rc) + eps)
                 p[r, c] -= d
                 change += d * d
-        else:
+        elif j == -1:
             for c in range(p.shape[1]):
                 m_rc = beta1 * m[r, c]
                 v_rc = beta2 * v[r, c]
@@ -204,7 +226,7 @@ def _momentum_loop(p, g, where, velocity, momentum):
                 velocity[r, c] = v_rc
                 p[r, c] += v_rc
                 change += v_rc * v_rc
-        else:
+        elif j == -1:
             for c in range(p.shape[1]):
                 v_rc = momentum * velocity[r, c]
                 velocity[r, c] = v_rc
