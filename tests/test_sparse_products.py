@@ -52,7 +52,7 @@ def _split_dense(dtype, n=60, d=100):
     than ``DENSE_COLUMN`` of the rows (and a zero here and there)."""
     X = _sparse_dense(dtype, n, d)
     rng = np.random.default_rng(3)
-    dense = [2, 3, 17, 30, 31, 99]  # the last in the loop's tail of four
+    dense = [2, 3, 17, 30, 31, 98]  # the last in the loop's tail of four
     X[:, dense] = rng.standard_normal((n, len(dense))) * (rng.random((n, len(dense)))
                                                           < 0.8)
     return X, dense
@@ -75,9 +75,16 @@ def test_columns_with_values_in_most_rows_stay_dense(dtype):
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(split.toarray(), X)
     assert split.shape == X.shape
+    blank = np.flatnonzero(~X.any(axis=0))
+    assert X.shape[1] - 1 in blank
+    np.testing.assert_array_equal(split.blank_columns(), blank)
+    np.testing.assert_array_equal(si.blank_columns(split.csr), np.union1d(blank, dense))
     other = np.float64 if dtype == np.float32 else np.float32
     assert split.astype(dtype) is split
     np.testing.assert_array_equal(split.astype(other).toarray(), X.astype(other))
+    # Not given, the blank columns are found from the CSR part.
+    found = si.SplitCSR(split.csr, split.dense, split.dense_columns)
+    np.testing.assert_array_equal(found.blank_columns(), blank)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

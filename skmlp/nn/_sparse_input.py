@@ -49,7 +49,9 @@ def csr_if_mostly_zeros(X):
     dense_columns = np.flatnonzero(counts > DENSE_COLUMN * X.shape[0])
     indptr, indices, data, dense = _filled(X, counts, dense_columns)
     csr = sparse.csr_array((data, indices, indptr), shape=X.shape)
-    return SplitCSR(csr, dense, dense_columns) if len(dense_columns) else csr
+    if not len(dense_columns):
+        return csr
+    return SplitCSR(csr, dense, dense_columns, np.flatnonzero(counts == 0))
 
 
 def training_input(X, layer_sizes, batch_size):
@@ -87,20 +89,21 @@ class SplitCSR:
     of ``X``'s shape with no value in the dense columns.
 
     The first layer's products take the dense columns through the BLAS and
-    the others through the compiled loops (:class:`SparseRows`).
+    the others through the compiled loops (``_sparse_products.SparseRows``).
+    ``blank_columns``, when known, are the columns with no value.
     """
 
-    def __init__(self, csr, dense, dense_columns):
+    def __init__(self, csr, dense, dense_columns, blank_columns=None):
         self.csr, self.dense, self.dense_columns = csr, dense, dense_columns
         self.shape, self.dtype = csr.shape, csr.dtype
-        self._blank = None
+        self._blank = blank_columns
 
     def astype(self, dtype):
         """This matrix in ``dtype``: itself if it is in it already."""
         if self.dtype == dtype:
             return self
         return SplitCSR(self.csr.astype(dtype), self.dense.astype(dtype),
-                        self.dense_columns)
+                        self.dense_columns, self._blank)
 
     def blank_columns(self):
         """The indices of the columns with no value."""
