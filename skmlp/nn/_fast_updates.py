@@ -127,7 +127,7 @@ def still_rows(state, solver, momentum, blank):
     value: their gradient is zero) whose optimiser state is zero too, or
     None: they stay as they are, to the bit, which :func:`apply_updates`
     skips.  A fit that goes on from other data moves them until their state
-    is zero again (in floating point, never under Adam)."""
+    has decayed to zero."""
     moments = {"adam": ("m", "v"), "sgd": ("velocities",) if momentum else ()}
     if not moments[solver] or not len(blank):
         return None
@@ -180,7 +180,7 @@ def _where(p, rows=None, still=None):
 
 # The loops.  Each visits the rows of a parameter; ``where[r]`` is the row of
 # the gradient ``g`` that holds the gradient of row ``r``, -1 means a zero
-# gradient, and less a row that stays as it is (zero gradient, zero state).
+# gradient, and -2 a row that stays as it is (zero gradient, zero state).
 # The arithmetic of a zero gradient is written out in the second branch rather
 # than read from an array of zeros: that array would be one more pass to
 # fill and one more to read.

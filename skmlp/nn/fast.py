@@ -334,7 +334,7 @@ class Workspace:
     With ``sparse_input`` the buffers of a dense batch of ``X`` (its rows and
     its non-blank columns) are left out: a sparse batch is read in place
     from the CSR matrix, but for the ``dense_columns`` of a
-    :class:`SplitCSR`.  ``dropout`` adds the buffers of the unmasked hidden
+    ``_sparse_input.SplitCSR``.  ``dropout`` adds the buffers of the unmasked hidden
     activations.
     """
 
@@ -442,7 +442,7 @@ def train_epoch(net, coefs, intercepts, state, X, T, sample_weight, *, solver, e
     The interface of ``reference.train_epoch``.  ``order`` is the permutation
     of the rows to visit, or None to visit them in their stored order (batches
     are then views, not copies).  Small batches run on one BLAS thread, see
-    :func:`blas_thread_limit`.  ``X`` is dense, CSR or a :class:`SplitCSR`
+    :func:`blas_thread_limit`.  ``X`` is dense, CSR or a ``SplitCSR``
     (see :func:`training_input`).  ``workspace`` is a :class:`Workspace` for
     ``net``, ``X``'s dtype and ``min(batch_size, len(X))`` rows or more (made
     with ``sparse_input=True`` for a sparse ``X``, and a SplitCSR's
