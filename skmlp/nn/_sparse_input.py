@@ -196,6 +196,8 @@ def _fill_csr_loop(X, bits, indptr, indices, data, dense_at, dense):
     # The tail of fewer than eight repeats the body: one loop over blocks
     # that end at min(start + 8, n) took twice the time.
     n = X.shape[1]
+    # Without dense columns dense_at is not read: reading it anyway took
+    # 1.17 x the time.
     split = dense.shape[1] > 0
     p = indptr[0] = 0
     for i in range(X.shape[0]):

@@ -334,8 +334,8 @@ class Workspace:
     With ``sparse_input`` the buffers of a dense batch of ``X`` (its rows and
     its non-blank columns) are left out: a sparse batch is read in place
     from the CSR matrix, but for the ``dense_columns`` of a
-    ``_sparse_input.SplitCSR``.  ``dropout`` adds the buffers of the unmasked hidden
-    activations.
+    ``_sparse_input.SplitCSR``.  ``dropout`` adds the buffers of the unmasked
+    hidden activations.
     """
 
     def __init__(self, layer_sizes, batch_size, dtype, sparse_input=False,
